@@ -1,0 +1,3 @@
+"""rulekit: file-based workflows from version-controlled rule files."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,273 @@
+"""The workflow model: rules, jobs and the io lists bodies see. Plain data, no I/O.
+
+`loader.py` builds a `Workflow` of `Rule`s from a rule file; `dag.py` turns targets into
+`Job`s. Jobs use `__slots__` and share per-rule objects so that 10^5-10^6 of them fit in
+memory (the planner's budget is tens of microseconds and a few KB per job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .patterns import Pattern
+from .source import Span
+
+__all__ = [
+    "FLAGS", "AnnotatedPath", "FlaggedCallable", "Unpack", "flag", "has_flag", "NamedList",
+    "Body", "Rule", "Workflow", "Job", "Wildcards",
+]
+
+FLAGS = ("temp", "protected", "touch", "directory", "ancient")
+
+
+class AnnotatedPath(str):
+    """A path string carrying flags from temp(), protected(), touch(), directory(), ancient()."""
+
+    flags: frozenset[str]
+
+    def __new__(cls, value: str, flags: Iterable[str] = ()) -> AnnotatedPath:
+        obj = super().__new__(cls, value)
+        obj.flags = frozenset(flags) | getattr(value, "flags", frozenset())
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (AnnotatedPath, (str(self), tuple(self.flags)))
+
+
+@dataclass(frozen=True)
+class FlaggedCallable:
+    """An input function wrapped by a flag helper, e.g. ancient(lambda wc: ...)."""
+
+    func: Callable[..., Any]
+    flags: frozenset[str]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Unpack:
+    """unpack(f): the dict or list f returns becomes several (named) inputs."""
+
+    func: Callable[..., Any]
+
+
+def flag(value: Any, name: str) -> Any:
+    """Attach flag `name` to a path, a list of paths or an input function."""
+    if isinstance(value, str):
+        return AnnotatedPath(value, (name,))
+    if isinstance(value, FlaggedCallable):
+        return FlaggedCallable(value.func, value.flags | {name})
+    if callable(value):
+        return FlaggedCallable(value, frozenset((name,)))
+    if isinstance(value, (list, tuple)):
+        return [flag(v, name) for v in value]
+    if isinstance(value, dict):
+        return {k: flag(v, name) for k, v in value.items()}
+    raise TypeError(f"{name}() expects a path, a list of paths or a function, got {type(value).__name__}")
+
+
+def has_flag(value: Any, name: str) -> bool:
+    return name in getattr(value, "flags", ())
+
+
+class NamedList(list):
+    """A list whose items may also be reached by name: `input[0]`, `input.table`.
+
+    `names` maps a name to an index or to a (start, stop) range for a named sublist.
+    `str()` joins with spaces, as a shell command wants.
+    """
+
+    __slots__ = ("_names",)
+
+    def __init__(self, items: Iterable[Any] = (), names: dict[str, int | tuple[int, int]] | None = None):
+        super().__init__(items)
+        self._names = names if names is not None else _NO_NAMES
+
+    def _get(self, name: str) -> Any:
+        where = self._names[name]
+        if isinstance(where, tuple):
+            return NamedList(self[where[0]:where[1]])
+        return self[where]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._get(name)
+        except KeyError:
+            raise AttributeError(f"no item named {name!r} (names: {', '.join(self._names) or 'none'})") from None
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return self._get(key)
+        return super().__getitem__(key)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._get(name) if name in self._names else default
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for name in self._names:
+            yield name, self._get(name)
+
+    def names(self) -> dict[str, int | tuple[int, int]]:
+        return dict(self._names)
+
+    def __str__(self) -> str:
+        return " ".join(str(x) for x in self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (NamedList, (list(self), dict(self._names)))
+
+
+_NO_NAMES: dict[str, int | tuple[int, int]] = {}
+
+
+class Wildcards(NamedList):
+    """Wildcard values by name (`wildcards.sample`) and position."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_dict(cls, values: dict[str, str]) -> Wildcards:
+        return cls(values.values(), {k: i for i, k in enumerate(values)})
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: self[i] for k, i in self._names.items()}  # type: ignore[index]
+
+
+@dataclass
+class Body:
+    """What a rule does. kind is "run", "shell" or "script".
+
+    `text` is the verbatim source (a run: block, the shell: value source, or the script
+    path), `code_hash` hashes it with comments and blank lines normalised away.
+    For "run", `func` is the compiled function; for "shell", `command` is the evaluated
+    string; for "script", `script` is the path relative to the rule file's folder.
+    """
+
+    kind: str
+    span: Span
+    text: str
+    code_hash: str
+    func: Callable[..., Any] | None = None
+    command: str | None = None
+    script: str | None = None
+
+
+@dataclass(eq=False)
+class Rule:
+    """One rule (or checkpoint) as the rule file declares it, values evaluated.
+
+    io directives keep their items as `(name or None, value)` pairs where a value is a
+    string pattern (maybe an AnnotatedPath), a list of them, a callable (input function),
+    or an Unpack. Outputs are flattened into `output` with `output_names` because every
+    output must be a pattern known when the rule is defined.
+    """
+
+    name: str
+    span: Span
+    checkpoint: bool = False
+    input: list[tuple[str | None, Any]] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)
+    output_names: dict[str, int | tuple[int, int]] = field(default_factory=dict)
+    params: list[tuple[str | None, Any]] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    log_names: dict[str, int | tuple[int, int]] = field(default_factory=dict)
+    benchmark: str | None = None
+    threads: int | Callable[..., Any] = 1
+    resources: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+    message: str | None = None
+    wildcard_constraints: dict[str, str] = field(default_factory=dict)
+    retries: int = 0
+    default_target: bool = False
+    localrule: bool = False
+    body: Body | None = None
+    # Where each directive was written, for errors that point at it.
+    spans: dict[str, Span] = field(default_factory=dict)
+    # Filled by the loader once the rule is complete:
+    output_patterns: list[Pattern] = field(default_factory=list)
+    wildcard_names: frozenset[str] = frozenset()
+    index: int = 0  # position in the file: the tie-breaker everywhere
+
+    @property
+    def code_hash(self) -> str | None:
+        return self.body.code_hash if self.body else None
+
+    def __repr__(self) -> str:
+        return f"<Rule {self.name}>"
+
+
+@dataclass(eq=False)
+class Workflow:
+    """A loaded rule file."""
+
+    path: str                 # the rule file, absolute
+    basedir: str              # folder of the rule file
+    workdir: str              # folder every rule path is relative to (absolute)
+    rules: dict[str, Rule] = field(default_factory=dict)
+    ruleorder: list[list[str]] = field(default_factory=list)   # each a > b > c chain
+    localrules: set[str] = field(default_factory=set)
+    wildcard_constraints: dict[str, str] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    onstart: list[Callable[..., Any]] = field(default_factory=list)
+    onsuccess: list[Callable[..., Any]] = field(default_factory=list)
+    onerror: list[Callable[..., Any]] = field(default_factory=list)
+    namespace: dict[str, Any] = field(default_factory=dict)
+    shell_executable: str = "bash"
+    shell_prefix: str = ""
+    shell_suffix: str = ""
+    files: list[str] = field(default_factory=list)   # rule file + includes, for hashing/watch
+
+    def default_rule(self) -> Rule | None:
+        for rule in self.rules.values():
+            if rule.default_target:
+                return rule
+        return next(iter(self.rules.values()), None)
+
+    def rule_rank(self, name: str) -> tuple[int, ...]:
+        """Position of `name` in each ruleorder chain (absent -> large)."""
+        return tuple(chain.index(name) if name in chain else 1 << 30 for chain in self.ruleorder)
+
+
+class Job:
+    """One application of a rule to one set of wildcard values.
+
+    `input`, `output`, `log` are NamedLists of paths relative to the workdir; `params`
+    a NamedList of values; `deps` the jobs producing this job's inputs (filled by dag).
+    """
+
+    __slots__ = ("rule", "wildcards", "input", "output", "params", "log", "benchmark",
+                 "threads", "resources", "deps", "id", "__weakref__")
+
+    def __init__(self, rule: Rule, wildcards: dict[str, str], input: NamedList,
+                 output: NamedList, params: NamedList, log: NamedList,
+                 benchmark: str | None, threads: int, resources: dict[str, Any]) -> None:
+        self.rule = rule
+        self.wildcards = wildcards
+        self.input = input
+        self.output = output
+        self.params = params
+        self.log = log
+        self.benchmark = benchmark
+        self.threads = threads
+        self.resources = resources
+        self.deps: list[Job] = []
+        self.id = -1
+
+    @property
+    def name(self) -> str:
+        """`rule` or `rule[sample=a, n=1]`: how the console and errors name a job."""
+        if not self.wildcards:
+            return self.rule.name
+        inner = ", ".join(f"{k}={v}" for k, v in self.wildcards.items())
+        return f"{self.rule.name}[{inner}]"
+
+    def __repr__(self) -> str:
+        return f"<Job {self.name}>"

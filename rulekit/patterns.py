@@ -1,0 +1,192 @@
+"""`{wildcard}` patterns: compile to a regex once, then match and format cheaply.
+
+Pure functions and one small class; no I/O except `glob_wildcards`, which lists files.
+A pattern is compiled once per rule (never per job): matching a requested path is one
+`re.fullmatch`, formatting a job's path is one `str.format`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+__all__ = ["Pattern", "wildcard_names", "expand", "glob_wildcards", "format_wildcards",
+           "WildcardError"]
+
+# {name} or {name,regex}; the regex may hold braces of its own, e.g. {n,\d{3}}.
+_WILDCARD = re.compile(
+    r"""
+    \{
+        (?=(                                   # lookahead+backref: atomic, no backtracking
+            \s*(?P<name>\w+)
+            (\s*,\s*
+                (?P<constraint>([^{}]+|\{\d+(,\d+)?\})*)
+            )?\s*
+        ))\1
+    \}
+    """,
+    re.VERBOSE,
+)
+
+
+class WildcardError(ValueError):
+    """A pattern is malformed or a wildcard has no value."""
+
+
+def _split(pattern: str) -> list[tuple[str, str | None, str | None]]:
+    """Split into (literal, name, constraint) triples; `{{`/`}}` are literal braces."""
+    parts: list[tuple[str, str | None, str | None]] = []
+    literal: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch in "{}" and pattern.startswith(ch * 2, i):
+            literal.append(ch)
+            i += 2
+            continue
+        if ch == "{":
+            m = _WILDCARD.match(pattern, i)
+            if m is None:
+                raise WildcardError(f"malformed wildcard in {pattern!r} at offset {i}")
+            parts.append(("".join(literal), m.group("name"), m.group("constraint")))
+            literal = []
+            i = m.end()
+            continue
+        literal.append(ch)
+        i += 1
+    parts.append(("".join(literal), None, None))
+    return parts
+
+
+def wildcard_names(pattern: str) -> list[str]:
+    """Wildcard names in order of first appearance."""
+    seen: dict[str, None] = {}
+    for _, name, _ in _split(pattern):
+        if name is not None:
+            seen.setdefault(name)
+    return list(seen)
+
+
+class Pattern:
+    """A compiled output/input pattern."""
+
+    __slots__ = ("text", "names", "regex", "fmt", "literal_prefix", "is_plain")
+
+    def __init__(self, text: str, constraints: Mapping[str, str] | None = None) -> None:
+        self.text = text
+        parts = _split(text)
+        constraints = constraints or {}
+        regex: list[str] = []
+        fmt: list[str] = []
+        names: list[str] = []
+        for literal, name, constraint in parts:
+            regex.append(re.escape(literal))
+            fmt.append(literal.replace("{", "{{").replace("}", "}}"))
+            if name is None:
+                continue
+            fmt.append("{" + name + "}")
+            if name in names:
+                regex.append(f"(?P={name})")
+                continue
+            names.append(name)
+            rx = constraint if constraint is not None else constraints.get(name, ".+")
+            regex.append(f"(?P<{name}>{rx})")
+        self.names: tuple[str, ...] = tuple(names)
+        self.is_plain = not names
+        self.regex = re.compile("".join(regex), re.DOTALL)
+        self.fmt = "".join(fmt)
+        self.literal_prefix = parts[0][0] if names else text
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """Wildcard values if `path` matches the whole pattern, else None."""
+        if self.is_plain:
+            return {} if path == self.text else None
+        if not path.startswith(self.literal_prefix):
+            return None
+        m = self.regex.fullmatch(path)
+        return m.groupdict() if m else None
+
+    def format(self, wildcards: Mapping[str, Any]) -> str:
+        if self.is_plain:
+            return self.text
+        try:
+            return self.fmt.format_map(wildcards)
+        except KeyError as err:
+            raise WildcardError(f"no value for wildcard {{{err.args[0]}}} in {self.text!r}") from None
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.text!r})"
+
+
+def format_wildcards(text: str, wildcards: Mapping[str, Any]) -> str:
+    """Format a string value (input, log, params...) with a job's wildcards.
+
+    Uses the same `{{`/`}}` escapes and ignores constraints inside braces.
+    """
+    if "{" not in text and "}" not in text:
+        return text
+    return Pattern(text).format(wildcards)
+
+
+def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool = False,
+           **lists: Any) -> list[str]:
+    """Snakemake's expand: fill `{name}` from lists, as a product (default) or `zip`.
+
+    `expand("{s}.txt", s=["a", "b"])`; `expand(p, zip, a=[...], b=[...])`; `{{x}}` stays `{x}`.
+    With `allow_missing=True`, wildcards without a list stay in place.
+    """
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    combine = combinator[0] if combinator else itertools.product
+    values = {k: [v] if isinstance(v, str) or not isinstance(v, Iterable) else list(v)
+              for k, v in lists.items()}
+    keys = list(values)
+    out: list[str] = []
+    for pat in patterns:
+        fmt_parts: list[str] = []
+        for literal, name, _ in _split(pat):
+            fmt_parts.append(literal.replace("{", "{{").replace("}", "}}"))
+            if name is None:
+                continue
+            if name in values:
+                fmt_parts.append("{" + name + "}")
+            elif allow_missing:
+                fmt_parts.append("{{" + name + "}}")
+            else:
+                raise WildcardError(
+                    f"expand: no values given for wildcard {{{name}}} in {pat!r}")
+        fmt = "".join(fmt_parts)
+        for combo in combine(*(values[k] for k in keys)):
+            out.append(fmt.format_map(dict(zip(keys, combo))))
+    return out
+
+
+def glob_wildcards(pattern: str, files: Iterable[str] | None = None) -> Any:
+    """Values of each wildcard in `pattern` for every matching existing file.
+
+    Returns a named tuple with one list per wildcard, e.g. `glob_wildcards("{s}.fq").s`.
+    """
+    pat = Pattern(os.path.normpath(pattern) if not pattern.startswith("./") else pattern)
+    names = pat.names
+    result_type = NamedTuple("Wildcards", [(n, list) for n in names])  # type: ignore[misc]
+    found: dict[str, list[str]] = {n: [] for n in names}
+    if files is None:
+        prefix = pat.literal_prefix
+        root = os.path.dirname(prefix) or "."
+        files = []
+        if os.path.isdir(root):
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames.sort()
+                for fname in sorted(filenames + dirnames):
+                    path = os.path.join(dirpath, fname)
+                    if root == "." and not prefix.startswith("./"):
+                        path = os.path.relpath(path, ".")
+                    files.append(path)
+    for path in files:
+        m = pat.match(path)
+        if m is not None:
+            for n in names:
+                found[n].append(m[n])
+    return result_type(*(found[n] for n in names))
