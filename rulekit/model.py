@@ -16,7 +16,7 @@ from .source import Span
 
 __all__ = [
     "FLAGS", "AnnotatedPath", "FlaggedCallable", "Unpack", "flag", "has_flag", "NamedList",
-    "Body", "Rule", "Workflow", "Job", "Wildcards",
+    "Body", "Rule", "Workflow", "Job", "Wildcards", "IncompleteCheckpoint",
 ]
 
 FLAGS = ("temp", "protected", "touch", "directory", "ancient")
@@ -271,3 +271,16 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.name}>"
+
+
+class IncompleteCheckpoint(Exception):
+    """Raised by `checkpoints.NAME.get(...)` while the checkpoint's output is not there yet.
+
+    The DAG builder catches it: the asking job waits for the checkpoint job and is
+    re-planned once that job has run.
+    """
+
+    def __init__(self, rule: str, path: str) -> None:
+        super().__init__(f"checkpoint {rule} has not produced {path} yet")
+        self.rule = rule
+        self.path = path
