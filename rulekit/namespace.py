@@ -1,0 +1,216 @@
+"""The names a rule file sees besides its own: expand, temp, rules, checkpoints, shell...
+
+`make_namespace(workflow)` returns the globals dict top-level code, directive values and
+`run:` bodies execute in. Everything here is Snakemake-compatible in name and meaning.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .model import IncompleteCheckpoint, NamedList, Rule, Unpack, Workflow, flag
+from .patterns import Pattern, expand, glob_wildcards
+
+__all__ = ["make_namespace", "rule_proxy", "Shell"]
+
+
+def temp(value: Any) -> Any:
+    """Output deleted once no pending job needs it."""
+    return flag(value, "temp")
+
+
+def protected(value: Any) -> Any:
+    """Output made read-only after its job; rewriting it is an error."""
+    return flag(value, "protected")
+
+
+def touch(value: Any) -> Any:
+    """Output created (or its time updated) after the job."""
+    return flag(value, "touch")
+
+
+def directory(value: Any) -> Any:
+    """Output that is a folder."""
+    return flag(value, "directory")
+
+
+def ancient(value: Any) -> Any:
+    """Input whose timestamp never makes a job rerun."""
+    return flag(value, "ancient")
+
+
+def multiext(prefix: str, *extensions: str) -> list[str]:
+    """`multiext("a/b", ".bam", ".bai")` -> ["a/b.bam", "a/b.bai"]."""
+    for ext in extensions:
+        if "/" in ext:
+            raise ValueError(f"multiext: extension {ext!r} must not contain '/'")
+    return [prefix + ext for ext in extensions]
+
+
+def unpack(func: Callable[..., Any]) -> Unpack:
+    """Input function whose dict (or list) result becomes several named inputs."""
+    if not callable(func):
+        raise TypeError("unpack() expects an input function")
+    return Unpack(func)
+
+
+class RuleProxy:
+    """`rules.NAME`: a defined rule's io as NamedLists of patterns."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.name = rule.name
+        self.output = NamedList(rule.output, rule.output_names)
+        self.log = NamedList(rule.log, rule.log_names)
+        inputs, names = _flatten_items(rule.input)
+        self.input = NamedList(inputs, names)
+
+    def __repr__(self) -> str:
+        return f"<rules.{self.name}>"
+
+
+def _flatten_items(items: list[tuple[str | None, Any]]) -> tuple[list[Any], dict[str, Any]]:
+    flat: list[Any] = []
+    names: dict[str, Any] = {}
+    for name, value in items:
+        if isinstance(value, (list, tuple)):
+            if name:
+                names[name] = (len(flat), len(flat) + len(value))
+            flat.extend(value)
+        else:
+            if name:
+                names[name] = len(flat)
+            flat.append(value)
+    return flat, names
+
+
+def rule_proxy(rule: Rule) -> RuleProxy:
+    return RuleProxy(rule)
+
+
+class _Rules:
+    """`rules`: attribute access to defined rules."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, RuleProxy] = {}
+
+    def _add(self, rule: Rule) -> None:
+        self._rules[rule.name] = RuleProxy(rule)
+
+    def __getattr__(self, name: str) -> RuleProxy:
+        try:
+            return self._rules[name]
+        except KeyError:
+            raise AttributeError(f"no rule named {name!r} is defined above this line") from None
+
+
+class CheckpointJob:
+    """What `checkpoints.NAME.get(**wildcards)` returns once the checkpoint has run."""
+
+    def __init__(self, rule: Rule, output: NamedList) -> None:
+        self.rule = rule
+        self.output = output
+
+
+class _Checkpoint:
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def get(self, **wildcards: Any) -> CheckpointJob:
+        paths = [Pattern(p).format(wildcards) for p in self.rule.output]
+        for path in paths:
+            if not os.path.exists(path):
+                raise IncompleteCheckpoint(self.rule.name, path)
+        return CheckpointJob(self.rule, NamedList(paths, self.rule.output_names))
+
+
+class _Checkpoints:
+    def __init__(self) -> None:
+        self._checkpoints: dict[str, _Checkpoint] = {}
+
+    def _add(self, rule: Rule) -> None:
+        self._checkpoints[rule.name] = _Checkpoint(rule)
+
+    def __getattr__(self, name: str) -> _Checkpoint:
+        try:
+            return self._checkpoints[name]
+        except KeyError:
+            raise AttributeError(f"no checkpoint named {name!r} is defined") from None
+
+
+class Shell:
+    """`shell`: configure the shell in the rule file, or run a command inside `run:`."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self._workflow = workflow
+
+    def executable(self, path: str) -> None:
+        self._workflow.shell_executable = path
+
+    def prefix(self, text: str) -> None:
+        self._workflow.shell_prefix = text
+
+    def suffix(self, text: str) -> None:
+        self._workflow.shell_suffix = text
+
+    def __call__(self, command: str, **extra: Any) -> None:
+        # Imported here: formatting and running belong to the executor side.
+        from .shellfmt import run_shell_from_frame
+
+        frame = sys._getframe(1)
+        names = {**frame.f_globals, **frame.f_locals, **extra}
+        run_shell_from_frame(self._workflow, command, names)
+
+
+class WorkflowInfo:
+    """`workflow`: the few attributes Snakefiles read."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self._workflow = workflow
+        self.cores = os.cpu_count() or 1
+
+    @property
+    def basedir(self) -> str:
+        return self._workflow.basedir
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._workflow.config
+
+    @property
+    def workdir(self) -> str:
+        return self._workflow.workdir
+
+    def source_path(self, rel: str) -> str:
+        return os.path.join(self._workflow.basedir, rel)
+
+
+def make_namespace(workflow: Workflow) -> dict[str, Any]:
+    rules, checkpoints = _Rules(), _Checkpoints()
+    return {
+        "__name__": "__rulekit__",
+        "__builtins__": __builtins__,
+        "expand": expand,
+        "glob_wildcards": glob_wildcards,
+        "temp": temp,
+        "protected": protected,
+        "touch": touch,
+        "directory": directory,
+        "ancient": ancient,
+        "multiext": multiext,
+        "unpack": unpack,
+        "config": workflow.config,
+        "rules": rules,
+        "checkpoints": checkpoints,
+        "shell": Shell(workflow),
+        "workflow": WorkflowInfo(workflow),
+    }
+
+
+def register_rule(namespace: dict[str, Any], rule: Rule) -> None:
+    namespace["rules"]._add(rule)
+    if rule.checkpoint:
+        namespace["checkpoints"]._add(rule)

@@ -1,0 +1,2 @@
+with open(snakemake.output[0], "w") as fh:
+    fh.write(",".join(rulekit.input) + "\n")
