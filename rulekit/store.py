@@ -1,0 +1,497 @@
+"""The metadata store: `.rulekit/metadata.db`, what rulekit remembers between runs.
+
+One SQLite file in WAL mode holds, per output path, the trace the planner verifies (rule,
+wildcards, params, code hash, inputs with mtime/size/checksum) plus provenance (times, host,
+user, versions, logs, run id); the incomplete markers of jobs that started but were not
+verified; and one row per run.
+
+Only the driver process writes, in batches (one transaction per call). Two drivers may share
+the file: WAL lets readers proceed while one writes, and writes take the write lock up front
+(BEGIN IMMEDIATE) so two writers queue on `busy_timeout` instead of failing on a lock upgrade.
+
+The store never raises to its caller and never touches outputs. When the file is corrupt, of a
+newer schema, or locked by another writer for longer than `busy_timeout`, it reports a warning
+and carries on with a substitute: a corrupt file is moved aside (metadata.db.corrupt-<stamp>)
+and a fresh one created; a newer or locked file is left alone and an empty in-memory database
+stands in for the rest of the session. Missing records make the planner fall back to
+timestamps, so the worst case is extra reruns, never lost outputs.
+
+Warnings go to `on_warning(message)` when given (the CLI prints them its own way), otherwise
+to `warnings.warn(message, RulekitWarning)`. `store.degraded` holds the last reason (or None).
+"""
+
+from __future__ import annotations
+
+import gc
+import getpass
+import json
+import os
+import platform
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar
+
+__all__ = [
+    "SCHEMA_VERSION", "RulekitWarning", "InputRecord", "OutputRecord", "RunRecord",
+    "MetadataStore", "canonical_params",
+]
+
+SCHEMA_VERSION = 1
+DB_NAME = "metadata.db"
+# Above this many paths, one full-table scan beats chunked `IN (...)` lookups: decoding rows
+# dominates, and the scan avoids building and binding 900-parameter statements.
+_SCAN_THRESHOLD = 2000
+_CHUNK = 900  # stays under SQLite's default limit of 999 bound parameters on old builds
+
+T = TypeVar("T")
+
+
+class RulekitWarning(UserWarning):
+    """Something is off but rulekit carries on (store fell back, clock skew, ...)."""
+
+
+class InputRecord(NamedTuple):
+    path: str
+    mtime_ns: int
+    size: int
+    checksum: str | None = None
+
+
+def canonical_params(params: Any) -> str:
+    """The stored form of params: key order and float repr fixed, unknown objects by repr."""
+    return json.dumps(params, sort_keys=True, default=repr)
+
+
+def _cached(fn: Callable[[], str]) -> Callable[[], str]:
+    value: list[str] = []
+
+    def get() -> str:
+        if not value:
+            value.append(fn())
+        return value[0]
+
+    return get
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return str(os.getuid()) if hasattr(os, "getuid") else "?"
+
+
+_host = _cached(socket.gethostname)
+_username = _cached(_user)
+_python = _cached(platform.python_version)
+
+
+@_cached
+def _rulekit_version() -> str:
+    from . import __version__  # the package root only: keeps store free of upper layers
+
+    return __version__
+
+
+@dataclass(slots=True, eq=False)
+class OutputRecord:
+    """What rulekit knew about one output when the job that made it finished."""
+
+    path: str
+    rule: str
+    wildcards: dict[str, str] = field(default_factory=dict)
+    params: str = "{}"  # canonical_params(...)
+    code_hash: str | None = None
+    inputs: list[InputRecord] = field(default_factory=list)
+    start: float = 0.0
+    end: float = 0.0
+    host: str = field(default_factory=_host)
+    user: str = field(default_factory=_username)
+    exit_status: int = 0
+    rulekit_version: str = field(default_factory=_rulekit_version)
+    python_version: str = field(default_factory=_python)
+    logs: list[str] = field(default_factory=list)
+    run_id: str | None = None
+
+    def astuple(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        # Any two records with equal fields, whether built by a caller or read back.
+        if not isinstance(other, OutputRecord):
+            return NotImplemented
+        return self.astuple() == other.astuple()
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        return f"OutputRecord({inner})"
+
+
+_FIELDS = tuple(OutputRecord.__dataclass_fields__)
+
+
+def _lazy_json(name: str, convert: Callable[[Any], Any] | None = None) -> property:
+    slot = OutputRecord.__dict__[name]  # the member descriptor of the dataclass slot
+
+    def get(self: OutputRecord) -> Any:
+        value = slot.__get__(self)
+        if type(value) is str:  # still the stored JSON text: decode on first use
+            value = _loads(value)
+            if convert is not None:
+                value = convert(value)
+            slot.__set__(self, value)
+        return value
+
+    return property(get, slot.__set__)
+
+
+class _StoredRecord(OutputRecord):
+    """A record read from the database, its JSON fields decoded on first access.
+
+    Decoding three JSON columns per row tripled the cost of reading 30k records; a no-op
+    plan touches `inputs` at most, and provenance is rarely read at all.
+    """
+
+    __slots__ = ()
+    wildcards = _lazy_json("wildcards")  # type: ignore[assignment]
+    inputs = _lazy_json("inputs", lambda rows: [InputRecord(*r) for r in rows])  # type: ignore[assignment]
+    logs = _lazy_json("logs")  # type: ignore[assignment]
+
+
+@dataclass(slots=True)
+class RunRecord:
+    run_id: str
+    argv: list[str]
+    start: float
+    end: float | None
+    outcome: str | None
+    pid: int
+    host: str
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outputs (
+    path TEXT PRIMARY KEY, rule TEXT NOT NULL, wildcards TEXT NOT NULL, params TEXT NOT NULL,
+    code_hash TEXT, inputs TEXT NOT NULL, start REAL, end_ REAL, host TEXT, user TEXT,
+    exit_status INTEGER, rulekit_version TEXT, python_version TEXT, logs TEXT NOT NULL,
+    run_id TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incomplete (
+    path TEXT PRIMARY KEY, run_id TEXT, since REAL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, argv TEXT NOT NULL, start REAL, end_ REAL, outcome TEXT,
+    pid INTEGER, host TEXT
+);
+"""
+_COLUMNS = ("path, rule, wildcards, params, code_hash, inputs, start, end_, host, user, "
+            "exit_status, rulekit_version, python_version, logs, run_id")
+
+_loads = json.loads
+_dumps = json.dumps
+
+
+def _decode_all(rows: list[tuple[Any, ...]]) -> dict[str, OutputRecord]:
+    # The hot path of a no-op run. The cyclic GC would otherwise run many times while tens
+    # of thousands of objects are allocated, finding nothing to free.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return {row[0]: _StoredRecord(*row) for row in rows}
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _encode(r: OutputRecord) -> tuple[Any, ...]:
+    return (r.path, r.rule, _dumps(r.wildcards, sort_keys=True), r.params, r.code_hash,
+            _dumps([list(i) for i in r.inputs]), r.start, r.end, r.host, r.user,
+            r.exit_status, r.rulekit_version, r.python_version, _dumps(list(r.logs)),
+            r.run_id)
+
+
+# SQLite result codes (primary code = extended & 0xff): busy/locked mean another writer,
+# corrupt/notadb mean the file is damaged. Python < 3.11 has no codes, hence the text match.
+_BUSY_CODES = {5, 6}
+_CORRUPT_CODES = {11, 26}
+
+
+def _classify(exc: sqlite3.Error) -> str:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        code &= 0xFF
+        if code in _BUSY_CODES:
+            return "locked"
+        if code in _CORRUPT_CODES:
+            return "corrupt"
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return "locked"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return "corrupt"
+    return "error"
+
+
+class _NewerSchema(Exception):
+    def __init__(self, found: int) -> None:
+        super().__init__(found)
+        self.found = found
+
+
+class MetadataStore:
+    """`<root>/.rulekit/metadata.db`. Paths are keys exactly as given: callers pass the
+    normalised workdir-relative paths the planner uses (normalising here would cost a
+    measurable share of a 30k-job no-op)."""
+
+    def __init__(self, root_dir: str | os.PathLike[str], *, busy_timeout: float = 5.0,
+                 on_warning: Callable[[str], None] | None = None) -> None:
+        self.dir = os.path.join(os.fspath(root_dir), ".rulekit")
+        self.path = os.path.join(self.dir, DB_NAME)
+        self.busy_timeout = busy_timeout
+        self.on_warning = on_warning
+        self.degraded: str | None = None
+        self._mutex = threading.RLock()  # executor callbacks may arrive on other threads
+        self._conn = self._open()
+
+    # -- opening and falling back -------------------------------------------------------
+
+    def _connect(self, target: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, timeout=self.busy_timeout, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise _NewerSchema(version)
+            if target != ":memory:":
+                conn.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode: a commit is in the WAL file (the OS has it) when COMMIT
+                # returns, so it survives SIGKILL of rulekit; only a power cut can lose the
+                # last commits. FULL would fsync every job start, milliseconds each.
+                conn.execute("PRAGMA synchronous=NORMAL")
+            if version < SCHEMA_VERSION:
+                # Statement by statement inside one transaction (executescript would commit
+                # early); IF NOT EXISTS makes a concurrent creator harmless.
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            # A cheap read that fails on a file that is not a database at all.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _memory(self) -> sqlite3.Connection:
+        return self._connect(":memory:")
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            return self._connect(self.path)
+        except _NewerSchema as exc:
+            self._warn(f"{self.path} was written by a newer rulekit (schema {exc.found}, this "
+                       f"rulekit knows {SCHEMA_VERSION}); it is left untouched and this run "
+                       "uses timestamps only and remembers nothing")
+        except sqlite3.Error as exc:
+            kind = _classify(exc)
+            if kind == "corrupt":
+                return self._rebuild(exc)
+            self._warn(f"cannot open {self.path} ({exc}); this run uses timestamps only "
+                       "and remembers nothing")
+        except OSError as exc:
+            self._warn(f"cannot create {self.dir} ({exc}); this run uses timestamps only")
+        return self._memory()
+
+    def _rebuild(self, exc: BaseException) -> sqlite3.Connection:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = f"{self.path}.corrupt-{stamp}"
+        try:
+            os.replace(self.path, aside)
+            # The WAL belongs to the damaged file; left in place, SQLite could replay it
+            # into the fresh database.
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.replace(self.path + suffix, aside + suffix)
+            conn = self._connect(self.path)
+        except (OSError, sqlite3.Error, _NewerSchema) as again:
+            self._warn(f"{self.path} is corrupt ({exc}) and could not be rebuilt ({again}); "
+                       "this run uses timestamps only")
+            return self._memory()
+        self._warn(f"{self.path} was corrupt ({exc}); moved it to {aside} and started a new "
+                   "store: outputs are kept and judged by timestamps until rebuilt")
+        return conn
+
+    def _warn(self, message: str) -> None:
+        self.degraded = message
+        if self.on_warning is not None:
+            self.on_warning(message)
+        else:
+            warnings.warn(message, RulekitWarning, stacklevel=4)
+
+    def _run(self, op: Callable[[sqlite3.Connection], T], what: str) -> T:
+        """Run `op` on the connection; on failure warn, switch to a substitute and retry once."""
+        with self._mutex:
+            try:
+                return op(self._conn)
+            except sqlite3.Error as exc:
+                self._rollback()
+                kind = _classify(exc)
+                old = self._conn
+                if kind == "corrupt":
+                    old.close()
+                    self._conn = self._rebuild(exc)
+                else:
+                    self._warn(f"{what} failed on {self.path} ({exc}); continuing with an "
+                               "empty in-memory store for the rest of this run")
+                    self._conn = self._memory()
+                    old.close()
+                try:
+                    return op(self._conn)
+                except sqlite3.Error as again:  # the substitute failed too: last resort
+                    self._rollback()
+                    self._warn(f"{what} failed again ({again}); using an in-memory store")
+                    self._conn = self._memory()
+                    return op(self._conn)
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def _write(self, what: str, *batches: tuple[str, Sequence[Sequence[Any]]]) -> None:
+        """Run each (sql, rows) batch with executemany, all in one transaction."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            # IMMEDIATE: take the write lock now, waiting on busy_timeout; a deferred
+            # transaction that upgrades later can fail at once with SQLITE_BUSY.
+            conn.execute("BEGIN IMMEDIATE")
+            for sql, rows in batches:
+                conn.executemany(sql, rows)
+            conn.execute("COMMIT")
+
+        self._run(op, what)
+
+    def close(self) -> None:
+        with self._mutex:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+
+    def __enter__(self) -> MetadataStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- output records -----------------------------------------------------------------
+
+    def get(self, path: str) -> OutputRecord | None:
+        def op(conn: sqlite3.Connection) -> OutputRecord | None:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM outputs WHERE path=?", (path,)).fetchone()
+            return _StoredRecord(*row) if row else None
+
+        return self._run(op, "reading a record")
+
+    def get_many(self, paths: Iterable[str]) -> dict[str, OutputRecord]:
+        """Records of those `paths` that have one. Big requests read the whole table once."""
+        wanted = paths if isinstance(paths, (set, frozenset)) else set(paths)
+        if len(wanted) > _SCAN_THRESHOLD:
+            everything = self.all_records()
+            if len(everything) <= len(wanted):
+                return {p: r for p, r in everything.items() if p in wanted}
+            return {p: everything[p] for p in wanted if p in everything}
+
+        def op(conn: sqlite3.Connection) -> dict[str, OutputRecord]:
+            rows: list[tuple[Any, ...]] = []
+            ordered = list(wanted)
+            for i in range(0, len(ordered), _CHUNK):
+                chunk = ordered[i:i + _CHUNK]
+                sql = (f"SELECT {_COLUMNS} FROM outputs WHERE path IN "
+                       f"({','.join('?' * len(chunk))})")
+                rows.extend(conn.execute(sql, chunk))
+            return _decode_all(rows)
+
+        return self._run(op, "reading records")
+
+    def all_records(self) -> dict[str, OutputRecord]:
+        def op(conn: sqlite3.Connection) -> dict[str, OutputRecord]:
+            return _decode_all(conn.execute(f"SELECT {_COLUMNS} FROM outputs").fetchall())
+
+        return self._run(op, "reading records")
+
+    def put_many(self, records: Iterable[OutputRecord]) -> None:
+        """Insert or replace records, all in one transaction."""
+        rows = [_encode(r) for r in records]
+        if not rows:
+            return
+        sql = f"INSERT OR REPLACE INTO outputs ({_COLUMNS}) VALUES ({','.join('?' * 15)})"
+        self._write("saving records", (sql, rows))
+
+    def remove(self, paths: Iterable[str]) -> None:
+        """Forget records and incomplete markers of `paths` (for `rulekit clean`)."""
+        rows = [(p,) for p in paths]
+        if not rows:
+            return
+        self._write("removing records", ("DELETE FROM outputs WHERE path=?", rows),
+                    ("DELETE FROM incomplete WHERE path=?", rows))
+
+    # -- incomplete markers ---------------------------------------------------------------
+
+    def mark_incomplete(self, paths: Iterable[str], run_id: str | None) -> None:
+        """Committed before the job starts: after a crash, these outputs are suspect."""
+        now = time.time()
+        rows = [(p, run_id, now) for p in paths]
+        if not rows:
+            return
+        sql = "INSERT OR REPLACE INTO incomplete (path, run_id, since) VALUES (?, ?, ?)"
+        self._write("marking outputs incomplete", (sql, rows))
+
+    def clear_incomplete(self, paths: Iterable[str]) -> None:
+        rows = [(p,) for p in paths]
+        if not rows:
+            return
+        sql = "DELETE FROM incomplete WHERE path=?"
+        self._write("clearing incomplete markers", (sql, rows))
+
+    def incomplete(self) -> dict[str, str | None]:
+        """Incomplete output paths and the run that left each."""
+        return self._run(lambda c: dict(c.execute("SELECT path, run_id FROM incomplete")),
+                         "reading incomplete markers")
+
+    def incomplete_paths(self) -> set[str]:
+        return set(self.incomplete())
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def start_run(self, argv: Sequence[str]) -> str:
+        # Sortable by time, unique across hosts and concurrent runs.
+        run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        row = (run_id, _dumps(list(argv)), time.time(), os.getpid(), _host())
+        sql = "INSERT INTO runs (run_id, argv, start, pid, host) VALUES (?, ?, ?, ?, ?)"
+        self._write("recording the run", (sql, [row]))
+        return run_id
+
+    def end_run(self, run_id: str, outcome: str) -> None:
+        row = (time.time(), outcome, run_id)
+        sql = "UPDATE runs SET end_=?, outcome=? WHERE run_id=?"
+        self._write("recording the run's end", (sql, [row]))
+
+    def runs(self) -> list[RunRecord]:
+        """Every recorded run, oldest first."""
+        def op(conn: sqlite3.Connection) -> list[RunRecord]:
+            rows = conn.execute("SELECT run_id, argv, start, end_, outcome, pid, host FROM runs "
+                                "ORDER BY start").fetchall()
+            return [RunRecord(r[0], _loads(r[1]), *r[2:]) for r in rows]
+
+        return self._run(op, "reading runs")
