@@ -76,6 +76,12 @@ class RuleIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 8
 
+    @property
+    def always_accept(self) -> tuple[str, ...]:
+        # Lark drops terminals no rule uses, except these: the opening quotes of unterminated
+        # strings are never parsed, only reported.
+        return ("_NL", "OPEN_TRIPLE", "OPEN_QUOTE")
+
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         # All state is local to the generators: the cached parser (and this post-lexer)
         # is shared by every parse, possibly from several threads.
@@ -97,7 +103,7 @@ class RuleIndenter(Indenter):
             if type_ == "_NL":
                 if not brackets:           # newlines inside brackets are not statement ends
                     yield tok
-                    yield from self._indent(tok, levels)
+                    yield from self._indent(tok, levels, last)
                     line_start = True
                 tok = nxt
                 continue
@@ -148,7 +154,8 @@ class RuleIndenter(Indenter):
             return Token.new_borrow_pos("KEYWORD", tok.value, tok)
         return tok
 
-    def _indent(self, nl: Token, levels: list[tuple[int, int]]) -> Iterator[Token]:
+    def _indent(self, nl: Token, levels: list[tuple[int, int]], last: Token | None
+                ) -> Iterator[Token]:
         indent = nl.value.rsplit("\n", 1)[-1]
         wide, narrow = len(indent.expandtabs(self.tab_len)), len(indent)
         line, col = nl.end_line, nl.end_column
@@ -156,6 +163,11 @@ class RuleIndenter(Indenter):
             if narrow <= levels[-1][1]:
                 raise SyntaxProblem("inconsistent use of tabs and spaces in indentation",
                                     line, col)
+            # Only a line ending in ':' opens a block. Checked at the top level only: deeper,
+            # a block value's continuation lines may be indented further, and Python's own
+            # compile (with the real line numbers) reports stray indents in run: bodies.
+            if len(levels) == 1 and last is not None and last.type != "COLON":
+                raise SyntaxProblem("unexpected indent", line, col)
             levels.append((wide, narrow))
             yield _synthetic(self.INDENT_type, nl)
             return

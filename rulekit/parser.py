@@ -201,7 +201,7 @@ def _token_error(err: UnexpectedToken, text: str) -> tuple[str, int, int]:
         return f"expected a value after '{stack[-3]}:'", colon.end_line, colon.end_column
     if _is(top, "NAME") and set(err.expected) == {"COLON"}:
         return f"expected ':' after directive name '{top}'", *at
-    if "_DEDENT" in err.expected and "NAME" in err.expected and "STRING" not in err.expected:
+    if "NAME" in err.expected and set(err.expected) <= {"NAME", "_DEDENT"}:   # a rule body
         return (f"expected a directive ('NAME: value') in '{_enclosing_rule(stack)}', "
                 f"found {_describe(tok)}"), *at
     return f"unexpected {_describe(tok)}", *at
