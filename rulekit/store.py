@@ -1,20 +1,15 @@
 """The metadata store: `.rulekit/metadata.db`, what rulekit remembers between runs.
 
-One SQLite file in WAL mode holds, per output path, the trace the planner verifies (rule,
-wildcards, params, code hash, inputs with mtime/size/checksum) plus provenance (times, host,
-user, versions, logs, run id); the incomplete markers of jobs that started but were not
-verified; and one row per run.
+SQLite in WAL mode: per output path the trace the planner verifies (rule, wildcards, params,
+code hash, inputs with mtime/size/checksum) plus provenance; incomplete markers; one row per
+run. Only the driver writes, one transaction per call. Two drivers may share the file: writes
+take the write lock up front (BEGIN IMMEDIATE) so they queue on `busy_timeout`.
 
-Only the driver process writes, in batches (one transaction per call). Two drivers may share
-the file: WAL lets readers proceed while one writes, and writes take the write lock up front
-(BEGIN IMMEDIATE) so two writers queue on `busy_timeout` instead of failing on a lock upgrade.
-
-The store never raises to its caller and never touches outputs. When the file is corrupt, of a
-newer schema, or locked by another writer for longer than `busy_timeout`, it reports a warning
-and carries on with a substitute: a corrupt file is moved aside (metadata.db.corrupt-<stamp>)
-and a fresh one created; a newer or locked file is left alone and an empty in-memory database
-stands in for the rest of the session. Missing records make the planner fall back to
-timestamps, so the worst case is extra reruns, never lost outputs.
+The store never raises to its caller and never touches outputs. A corrupt file is moved aside
+(metadata.db.corrupt-<stamp>) and a fresh one created; a newer-schema file, or one locked by
+another writer for longer than `busy_timeout`, is left alone and an empty in-memory database
+stands in for the rest of the session. Each case warns. Missing records make the planner fall
+back to timestamps: the worst case is extra reruns, never lost outputs.
 
 Warnings go to `on_warning(message)` when given (the CLI prints them its own way), otherwise
 to `warnings.warn(message, RulekitWarning)`. `store.degraded` holds the last reason (or None).
@@ -22,6 +17,7 @@ to `warnings.warn(message, RulekitWarning)`. `store.degraded` holds the last rea
 
 from __future__ import annotations
 
+import functools
 import gc
 import getpass
 import json
@@ -68,30 +64,19 @@ def canonical_params(params: Any) -> str:
     return json.dumps(params, sort_keys=True, default=repr)
 
 
-def _cached(fn: Callable[[], str]) -> Callable[[], str]:
-    value: list[str] = []
-
-    def get() -> str:
-        if not value:
-            value.append(fn())
-        return value[0]
-
-    return get
-
-
-def _user() -> str:
+@functools.cache
+def _username() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return str(os.getuid()) if hasattr(os, "getuid") else "?"
 
 
-_host = _cached(socket.gethostname)
-_username = _cached(_user)
-_python = _cached(platform.python_version)
+_host = functools.cache(socket.gethostname)
+_python = functools.cache(platform.python_version)
 
 
-@_cached
+@functools.cache
 def _rulekit_version() -> str:
     from . import __version__  # the package root only: keeps store free of upper layers
 
@@ -209,38 +194,27 @@ def _decode_all(rows: list[tuple[Any, ...]]) -> dict[str, OutputRecord]:
 
 
 def _encode(r: OutputRecord) -> tuple[Any, ...]:
-    return (r.path, r.rule, _dumps(r.wildcards, sort_keys=True), r.params, r.code_hash,
-            _dumps([list(i) for i in r.inputs]), r.start, r.end, r.host, r.user,
-            r.exit_status, r.rulekit_version, r.python_version, _dumps(list(r.logs)),
-            r.run_id)
+    # NamedTuples serialise as JSON arrays; wildcards keep their pattern order.
+    return (r.path, r.rule, _dumps(r.wildcards), r.params, r.code_hash, _dumps(r.inputs),
+            r.start, r.end, r.host, r.user, r.exit_status, r.rulekit_version,
+            r.python_version, _dumps(r.logs), r.run_id)
 
 
-# SQLite result codes (primary code = extended & 0xff): busy/locked mean another writer,
-# corrupt/notadb mean the file is damaged. Python < 3.11 has no codes, hence the text match.
-_BUSY_CODES = {5, 6}
+# SQLite primary result codes (extended & 0xff) CORRUPT and NOTADB: the file is damaged.
+# Anything else (BUSY, LOCKED, I/O) leaves the file alone. Python < 3.11 has no codes.
 _CORRUPT_CODES = {11, 26}
 
 
-def _classify(exc: sqlite3.Error) -> str:
+def _is_corrupt(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
-        code &= 0xFF
-        if code in _BUSY_CODES:
-            return "locked"
-        if code in _CORRUPT_CODES:
-            return "corrupt"
+        return code & 0xFF in _CORRUPT_CODES
     text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return "locked"
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return "corrupt"
-    return "error"
+    return "not a database" in text or "malformed" in text or "corrupt" in text
 
 
 class _NewerSchema(Exception):
-    def __init__(self, found: int) -> None:
-        super().__init__(found)
-        self.found = found
+    """args[0]: the schema version found."""
 
 
 class MetadataStore:
@@ -289,26 +263,22 @@ class MetadataStore:
             raise
         return conn
 
-    def _memory(self) -> sqlite3.Connection:
-        return self._connect(":memory:")
-
     def _open(self) -> sqlite3.Connection:
         try:
             os.makedirs(self.dir, exist_ok=True)
             return self._connect(self.path)
         except _NewerSchema as exc:
-            self._warn(f"{self.path} was written by a newer rulekit (schema {exc.found}, this "
+            self._warn(f"{self.path} was written by a newer rulekit (schema {exc.args[0]}, this "
                        f"rulekit knows {SCHEMA_VERSION}); it is left untouched and this run "
                        "uses timestamps only and remembers nothing")
         except sqlite3.Error as exc:
-            kind = _classify(exc)
-            if kind == "corrupt":
+            if _is_corrupt(exc):
                 return self._rebuild(exc)
             self._warn(f"cannot open {self.path} ({exc}); this run uses timestamps only "
                        "and remembers nothing")
         except OSError as exc:
             self._warn(f"cannot create {self.dir} ({exc}); this run uses timestamps only")
-        return self._memory()
+        return self._connect(":memory:")
 
     def _rebuild(self, exc: BaseException) -> sqlite3.Connection:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -324,7 +294,7 @@ class MetadataStore:
         except (OSError, sqlite3.Error, _NewerSchema) as again:
             self._warn(f"{self.path} is corrupt ({exc}) and could not be rebuilt ({again}); "
                        "this run uses timestamps only")
-            return self._memory()
+            return self._connect(":memory:")
         self._warn(f"{self.path} was corrupt ({exc}); moved it to {aside} and started a new "
                    "store: outputs are kept and judged by timestamps until rebuilt")
         return conn
@@ -343,23 +313,20 @@ class MetadataStore:
                 return op(self._conn)
             except sqlite3.Error as exc:
                 self._rollback()
-                kind = _classify(exc)
-                old = self._conn
-                if kind == "corrupt":
-                    old.close()
+                self._conn.close()
+                if _is_corrupt(exc):
                     self._conn = self._rebuild(exc)
                 else:
                     self._warn(f"{what} failed on {self.path} ({exc}); continuing with an "
                                "empty in-memory store for the rest of this run")
-                    self._conn = self._memory()
-                    old.close()
-                try:
-                    return op(self._conn)
-                except sqlite3.Error as again:  # the substitute failed too: last resort
-                    self._rollback()
-                    self._warn(f"{what} failed again ({again}); using an in-memory store")
-                    self._conn = self._memory()
-                    return op(self._conn)
+                    self._conn = self._connect(":memory:")
+            try:
+                return op(self._conn)
+            except sqlite3.Error as again:  # a rebuilt file failed too: last resort
+                self._rollback()
+                self._warn(f"{what} failed again ({again}); using an in-memory store")
+                self._conn = self._connect(":memory:")
+                return op(self._conn)
 
     def _rollback(self) -> None:
         try:
@@ -370,6 +337,8 @@ class MetadataStore:
 
     def _write(self, what: str, *batches: tuple[str, Sequence[Sequence[Any]]]) -> None:
         """Run each (sql, rows) batch with executemany, all in one transaction."""
+        if not any(rows for _, rows in batches):
+            return
 
         def op(conn: sqlite3.Connection) -> None:
             # IMMEDIATE: take the write lock now, waiting on busy_timeout; a deferred
@@ -433,16 +402,12 @@ class MetadataStore:
     def put_many(self, records: Iterable[OutputRecord]) -> None:
         """Insert or replace records, all in one transaction."""
         rows = [_encode(r) for r in records]
-        if not rows:
-            return
         sql = f"INSERT OR REPLACE INTO outputs ({_COLUMNS}) VALUES ({','.join('?' * 15)})"
         self._write("saving records", (sql, rows))
 
     def remove(self, paths: Iterable[str]) -> None:
         """Forget records and incomplete markers of `paths` (for `rulekit clean`)."""
         rows = [(p,) for p in paths]
-        if not rows:
-            return
         self._write("removing records", ("DELETE FROM outputs WHERE path=?", rows),
                     ("DELETE FROM incomplete WHERE path=?", rows))
 
@@ -452,15 +417,11 @@ class MetadataStore:
         """Committed before the job starts: after a crash, these outputs are suspect."""
         now = time.time()
         rows = [(p, run_id, now) for p in paths]
-        if not rows:
-            return
         sql = "INSERT OR REPLACE INTO incomplete (path, run_id, since) VALUES (?, ?, ?)"
         self._write("marking outputs incomplete", (sql, rows))
 
     def clear_incomplete(self, paths: Iterable[str]) -> None:
         rows = [(p,) for p in paths]
-        if not rows:
-            return
         sql = "DELETE FROM incomplete WHERE path=?"
         self._write("clearing incomplete markers", (sql, rows))
 
