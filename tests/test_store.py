@@ -262,3 +262,18 @@ def test_code_hash_shell() -> None:
     assert code_hash("shell", cmd) == code_hash("shell", f"\n  {cmd}   \n\n")
     assert code_hash("shell", cmd) != code_hash("shell", "sort -u {input} > {output}")
     assert code_hash("shell", cmd) != code_hash("run", cmd)
+
+
+def test_corruption_found_on_read_is_rebuilt(tmp_path: Path) -> None:
+    s = MetadataStore(tmp_path)
+    s.put_many([OutputRecord(f"o{i}", "r") for i in range(3000)])
+    s.close()
+    with open(s.path, "r+b") as f:  # damage pages in the middle, keep the header valid
+        f.seek(4096 * 3)
+        f.write(os.urandom(4096 * 20))
+    seen: list[str] = []
+    s = MetadataStore(tmp_path, on_warning=seen.append)
+    assert s.all_records() == {}  # no exception, and a fresh store
+    assert len(seen) == 1 and "corrupt" in seen[0]
+    s.put_many([record(1)])
+    assert s.get("out/1.txt") is not None
