@@ -1,0 +1,186 @@
+"""The executor's small interfaces: what a job runner and a run observer must offer.
+
+    scheduler (local.py, in the driver)  -- Task -->  JobRunner  -- Outcome -->  scheduler
+                                                      ├── LocalRunner (pool.py): worker processes
+                                                      │   for run:/script:, posix_spawn for shell:
+                                                      └── a Dask runner: worker.run_task on a cluster
+
+The scheduler decides what runs when (cores, resources, priority, failures, signals); a runner
+only starts tasks and reports outcomes. A `Task` is plain picklable data, so any runner can ship
+it to another process or host, where `worker.run_task(task)` executes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..model import Job, NamedList
+
+__all__ = ["WorkflowRef", "Task", "Outcome", "JobRunner", "RunObserver", "ExecOptions",
+           "JobResult", "RunResult", "default_cores"]
+
+
+def default_cores() -> int:
+    """The CPUs this process may use (affinity-aware on Linux)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class WorkflowRef:
+    """How a worker loads the workflow once per process: rule file, final config, workdir."""
+
+    path: str
+    config: dict[str, Any]
+    workdir: str
+
+
+@dataclass(slots=True)
+class Task:
+    """One job as plain data. `command` is the formatted shell argv for kind "shell"."""
+
+    jobid: int
+    rule: str
+    kind: str                      # "run" | "shell" | "script"
+    input: NamedList
+    output: NamedList
+    params: NamedList
+    wildcards: dict[str, str]
+    threads: int
+    resources: dict[str, Any]
+    log: NamedList
+    benchmark: str | None = None
+    command: list[str] | None = None
+    script: str | None = None      # absolute path of a script: body
+    workflow: WorkflowRef | None = None   # None: the worker already holds the workflow
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What running a Task gave. `error` is user-facing text (a traceback or a reason)."""
+
+    jobid: int
+    ok: bool
+    start: float
+    end: float
+    error: str | None = None
+    output: str = ""                   # captured stdout/stderr (shell jobs without a log)
+    returncode: int | None = None
+
+
+class JobRunner(Protocol):
+    """Starts tasks and reports their outcomes. Used by the scheduler from one thread."""
+
+    def capacity(self, task: Task) -> bool:
+        """Whether `task` can start now (a free worker); cores are the scheduler's business."""
+
+    def submit(self, tasks: Sequence[Task]) -> None:
+        """Start `tasks`; several tasks of one call may run one after another in one worker."""
+
+    def wait(self, timeout: float | None, wakeup_fd: int | None) -> list[Outcome]:
+        """Block until an outcome is ready, `wakeup_fd` is readable, or `timeout` passes."""
+
+    def terminate(self, grace: float) -> list[Outcome]:
+        """Stop everything running: SIGTERM, then SIGKILL after `grace` seconds."""
+
+    def close(self) -> None:
+        """Release workers. Idempotent."""
+
+
+class RunObserver(Protocol):
+    """Hooks for the state layer; calls are batched (one per scheduler step)."""
+
+    def jobs_started(self, jobs: Sequence[Job]) -> None:
+        """Before the jobs start (mark their outputs incomplete here)."""
+
+    def jobs_finished(self, results: Sequence[JobResult]) -> None:
+        """After outputs were verified (write records / clear markers for the ok ones)."""
+
+
+@dataclass
+class ExecOptions:
+    cores: int | None = None               # None: default_cores()
+    resources: dict[str, float] = field(default_factory=dict)   # --resources bounds
+    keep_going: bool = False
+    keep_incomplete: bool = False
+    latency_wait: float = 0.0
+    print_commands: bool = False
+    quiet: bool = False
+    dry_run: bool = False
+    grace_period: float = 3.0              # SIGTERM -> SIGKILL
+    start_method: str | None = None        # worker processes: "forkserver" (default) | "fork" | "spawn"
+    max_batch: int = 64                    # most tiny run: jobs sent to a worker at once
+    observer: RunObserver | None = None
+    # After a checkpoint job ran: return the jobs to run now (a Plan or Jobs); see local.py.
+    replan: Callable[[Job], Iterable[Any]] | None = None
+    reporter: Any = None                   # report.Reporter; None: a default one
+    runner: JobRunner | None = None        # None: pool.LocalRunner
+    handle_signals: bool = True
+
+
+@dataclass(slots=True)
+class JobResult:
+    """The fate of one job: "done", "failed", "skipped" (upstream failed or run stopped),
+    or "cancelled" (terminated by an interruption)."""
+
+    job: Job
+    status: str
+    start: float = 0.0
+    end: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return max(self.end - self.start, 0.0)
+
+
+@dataclass
+class RunResult:
+    results: list[JobResult]
+    start: float
+    end: float
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(r.status == "done" for r in self.results)
+
+    def by_status(self, status: str) -> list[JobResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return self.by_status("failed")
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{"job": r.job.name, "rule": r.job.rule.name, "status": r.status,
+              "start": r.start, "end": r.end, "duration": r.duration,
+              "attempts": r.attempts, "error": r.error} for r in self.results])
+
+    def raise_for_status(self) -> None:
+        """Raise Interrupted (130) or JobFailedError (1) unless every job is done."""
+        from ..errors import Interrupted, JobFailedError
+
+        if self.interrupted:
+            raise Interrupted("interrupted: running jobs were stopped and their outputs removed")
+        failed = self.failed
+        if failed:
+            names = ", ".join(r.job.name for r in failed[:5]) + (" ..." if len(failed) > 5 else "")
+            raise JobFailedError(f"{len(failed)} job{'s' if len(failed) != 1 else ''} failed: {names}")
+        if any(r.status != "done" for r in self.results):
+            raise JobFailedError("some jobs did not run")

@@ -1,0 +1,476 @@
+"""The scheduler: runs a plan's jobs on a JobRunner within cores and resources.
+
+Per job the bookkeeping is constant: a counter of unfinished dependencies (no scans on
+completion), ready jobs in one heap per demand class (threads, resource demands) ordered by
+priority then longest remaining path, so picking the next job costs O(classes + log n).
+Tiny `run:` jobs are sent to a worker in batches sized by the rule's measured duration.
+
+    execute(workflow, plan_or_jobs, options) -> RunResult   (raises Interrupted on a signal)
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import Interrupted
+from ..model import Job, Workflow, has_flag
+from ..report import Reporter
+from ..shellfmt import ShellFormatError, format_command, format_message, job_names, shell_argv
+from .base import ExecOptions, JobResult, Outcome, RunResult, Task, default_cores
+from .jobfiles import FileOps, remove_paths
+
+__all__ = ["execute", "Scheduler"]
+
+_BATCH_TARGET_S = 0.02   # a batch of tiny run: jobs should take about this long
+
+
+def execute(workflow: Workflow, jobs: Iterable[Any], options: ExecOptions | None = None) -> RunResult:
+    """Run `jobs` (a Plan, PlannedJobs or Jobs, in any order; deps outside it count as done)."""
+    return Scheduler(workflow, options or ExecOptions()).run(jobs)
+
+
+def _as_jobs(items: Iterable[Any]) -> list[Job]:
+    return [getattr(x, "job", x) for x in items]
+
+
+def _key(job: Job) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return job.rule.name, tuple(sorted(job.wildcards.items()))
+
+
+class _JS:
+    """Scheduler state of one job."""
+
+    __slots__ = ("job", "remaining", "children", "lp", "status", "attempts", "result",
+                 "cls", "temp_inputs", "deadline")
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.remaining = 0
+        self.children: list[_JS] = []
+        self.lp = 1
+        self.status = "pending"      # pending|ready|running|checking|done|failed|skipped|cancelled
+        self.attempts = 0
+        self.result = JobResult(job, "skipped")
+        self.cls: tuple[Any, ...] = ()
+        self.temp_inputs: list[str] = []
+        self.deadline = 0.0
+
+
+class _Batch:
+    __slots__ = ("cls", "left")
+
+    def __init__(self, cls: tuple[Any, ...], left: int) -> None:
+        self.cls = cls
+        self.left = left
+
+
+class Scheduler:
+    def __init__(self, workflow: Workflow, options: ExecOptions) -> None:
+        self.wf = workflow
+        self.opts = options
+        self.cores = max(1, options.cores or default_cores())
+        self.limits = dict(options.resources)
+        self.used_cores = 0
+        self.used: dict[str, float] = dict.fromkeys(self.limits, 0.0)
+        self.states: dict[Job, _JS] = {}
+        self.by_id: dict[int, _JS] = {}
+        self.running: dict[int, _Batch] = {}   # jobid -> the batch it was sent in
+        self.ready: dict[tuple[Any, ...], list[Any]] = {}
+        self.seq = 0
+        self.next_id = 0
+        self.temp_users: dict[str, int] = {}
+        self.checking: list[_JS] = []
+        self.stopping = False
+        self.signalled = 0
+        self.durations: dict[str, tuple[float, int]] = {}
+        self.files = FileOps()
+        self.reporter = options.reporter or Reporter(quiet=options.quiet,
+                                                     print_commands=options.print_commands)
+        self.runner = options.runner
+        self.order: list[_JS] = []
+
+    # -- building the graph ----------------------------------------------------------------
+
+    def _add_jobs(self, jobs: list[Job]) -> None:
+        new = []
+        for job in jobs:
+            if job in self.states:
+                continue
+            js = _JS(job)
+            if job.id < 0 or job.id in self.by_id:
+                while self.next_id in self.by_id:
+                    self.next_id += 1
+                job.id = self.next_id
+            self.states[job] = js
+            self.by_id[job.id] = js
+            new.append(js)
+            self.order.append(js)
+        states = self.states
+        for js in new:
+            job = js.job
+            t = job.threads if isinstance(job.threads, int) else 1
+            demands = tuple((k, float(job.resources.get(k, 0) or 0)) for k in self.limits)
+            kind = job.rule.body.kind if job.rule.body else "none"
+            js.cls = (min(max(t, 1), self.cores), demands, kind == "run" or kind == "script")
+            inputs = None
+            for dep in job.deps:
+                ds = states.get(dep)
+                if ds is not None and ds.status not in ("done",):
+                    js.remaining += 1
+                    ds.children.append(js)
+                if any(has_flag(o, "temp") for o in dep.output):
+                    inputs = inputs if inputs is not None else set(map(str, job.input))
+                    for o in dep.output:
+                        if has_flag(o, "temp") and str(o) in inputs:
+                            js.temp_inputs.append(str(o))
+                            self.temp_users[str(o)] = self.temp_users.get(str(o), 0) + 1
+        self._longest_paths()
+        for js in new:
+            if js.remaining == 0 and js.status == "pending":
+                self._push(js)
+
+    def _longest_paths(self) -> None:
+        """lp = jobs on the longest path from a job to the end, via a Kahn order."""
+        indeg = {js: js.remaining for js in self.order if js.status == "pending"}
+        stack = [js for js, n in indeg.items() if n == 0]
+        topo = []
+        while stack:
+            js = stack.pop()
+            topo.append(js)
+            for c in js.children:
+                if c in indeg:
+                    indeg[c] -= 1
+                    if indeg[c] == 0:
+                        stack.append(c)
+        for js in reversed(topo):
+            js.lp = 1 + max((c.lp for c in js.children), default=0)
+
+    def _push(self, js: _JS) -> None:
+        js.status = "ready"
+        self.seq += 1
+        job = js.job
+        heapq.heappush(self.ready.setdefault(js.cls, []),
+                       (-job.rule.priority, -js.lp, self.seq, js))
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self, jobs: Iterable[Any]) -> RunResult:
+        start = time.time()
+        joblist = _as_jobs(jobs)
+        if self.runner is None:
+            from .pool import LocalRunner
+
+            self.runner = LocalRunner(self.wf, self.cores, self.opts.start_method)
+        self._add_jobs(joblist)
+        old_cwd = os.getcwd()
+        if old_cwd != self.wf.workdir:
+            os.chdir(self.wf.workdir)
+        rfd, wfd = os.pipe()
+        os.set_blocking(wfd, False)
+        restore = self._install_signals(wfd)
+        self.reporter.run_started(len(self.states))
+        try:
+            self._call_handlers(self.wf.onstart)
+            self._loop(rfd)
+        finally:
+            if self.signalled:
+                self._interrupt()
+            self.runner.close()
+            restore()
+            if old_cwd != self.wf.workdir:
+                os.chdir(old_cwd)
+            os.close(rfd)
+            os.close(wfd)
+            result = RunResult([js.result for js in self.order], start, time.time(),
+                               interrupted=bool(self.signalled))
+            for js in self.order:
+                js.result.status = js.status if js.status in (
+                    "done", "failed", "cancelled") else "skipped"
+            self.reporter.run_finished(result)
+        self._call_handlers(self.wf.onsuccess if result.ok else self.wf.onerror)
+        if result.interrupted:
+            err = Interrupted("interrupted: running jobs were stopped and their outputs removed")
+            err.result = result  # type: ignore[attr-defined]
+            raise err
+        return result
+
+    def _loop(self, rfd: int) -> None:
+        while True:
+            if not self.stopping and not self.signalled:
+                self._dispatch()
+            if not self.running and not self.checking:
+                return
+            timeout = None
+            if self.checking:
+                timeout = max(0.0, min(js.deadline for js in self.checking) - time.time())
+                timeout = min(timeout, 0.1)
+            outcomes = self.runner.wait(timeout, rfd)
+            if self.signalled:
+                return
+            finished: list[JobResult] = []
+            for outcome in outcomes:
+                self._finish(outcome, finished)
+            if self.checking:
+                self._recheck(finished)
+            if finished and self.opts.observer is not None:
+                self.opts.observer.jobs_finished(finished)
+
+    def _fits(self, cls: tuple[Any, ...]) -> bool:
+        if cls[0] > self.cores - self.used_cores:
+            return False
+        return all(not v or self.used[k] + v <= self.limits[k] for k, v in cls[1])
+
+    def _dispatch(self) -> None:
+        started: list[_JS] = []
+        batches: list[list[Task]] = []
+        while self.used_cores < self.cores:
+            best = None
+            for cls, heap in self.ready.items():
+                if heap and self._fits(cls) and (best is None or heap[0] < self.ready[best][0]):
+                    if cls[2] and self.runner.free_slots("run") <= 0:
+                        continue
+                    best = cls
+            if best is None:
+                break
+            heap = self.ready[best]
+            size = self._batch_size(heap, best) if best[2] else 1
+            batch: list[Task] = []
+            while heap and len(batch) < size:
+                js = heapq.heappop(heap)[3]
+                task = self._prepare(js)
+                if task is not None:
+                    batch.append(task)
+                    started.append(js)
+            if not batch:
+                continue
+            self.used_cores += best[0]
+            for k, v in best[1]:
+                self.used[k] += v
+            entry = _Batch(best, len(batch))
+            for t in batch:
+                self.running[t.jobid] = entry
+            batches.append(batch)
+        if not started:
+            return
+        if self.opts.observer is not None:
+            self.opts.observer.jobs_started([js.job for js in started])
+        for batch in batches:
+            self.runner.submit(batch)
+
+    def _batch_size(self, heap: list[Any], cls: tuple[Any, ...]) -> int:
+        if cls[0] > 1:
+            return 1
+        rule = heap[0][3].job.rule.name
+        total, n = self.durations.get(rule, (0.0, 0))
+        if n == 0:
+            return 1
+        per_job = max(total / n, 1e-5)
+        workers = max(1, min(self.runner.free_slots("run"), self.cores - self.used_cores))
+        share = -(-len(heap) // workers)
+        return max(1, min(self.opts.max_batch, int(_BATCH_TARGET_S / per_job), share))
+
+    def _prepare(self, js: _JS) -> Task | None:
+        job, rule = js.job, js.job.rule
+        js.attempts += 1
+        js.status = "running"
+        js.result.start = time.time()
+        error = self.files.prepare(job)
+        command = message = None
+        kind = rule.body.kind if rule.body else "none"
+        if error is None:
+            try:
+                if kind == "shell" or rule.message:
+                    names = job_names(input=job.input, output=job.output, params=job.params,
+                                      wildcards=job.wildcards, threads=js.cls[0],
+                                      resources=job.resources, log=job.log,
+                                      config=self.wf.config, rule=rule.name, jobid=job.id,
+                                      benchmark=job.benchmark)
+                    if rule.message:
+                        message = format_message(rule.message, names, rule.name)
+                    if kind == "shell":
+                        command = format_command(rule.body.command or "", names, rule.name)
+            except ShellFormatError as exc:
+                error = str(exc)
+        self.reporter.job_started(job, command, message)
+        if error is not None:
+            self._fail(js, error, retry=False)
+            return None
+        if kind == "none":   # a rule without a body only gathers its inputs
+            js.result.end = time.time()
+            js.status = "checking"
+            js.deadline = time.time() + self.opts.latency_wait
+            self.checking.append(js)
+            return None
+        argv = None
+        if command is not None:
+            argv = shell_argv(command, self.wf.shell_executable, self.wf.shell_prefix,
+                              self.wf.shell_suffix)
+        script = None
+        if kind == "script":
+            script = os.path.join(self.wf.basedir, rule.body.script or "")
+        return Task(job.id, rule.name, kind, job.input, job.output, job.params,
+                    dict(job.wildcards), js.cls[0], dict(job.resources), job.log,
+                    job.benchmark, argv, script)
+
+    # -- finishing -------------------------------------------------------------------------
+
+    def _release(self, jobid: int) -> None:
+        """A job is back: free its batch's cores when the batch's last job is back."""
+        batch = self.running.pop(jobid, None)
+        if batch is not None:
+            batch.left -= 1
+            if batch.left == 0:
+                self.used_cores -= batch.cls[0]
+                for k, v in batch.cls[1]:
+                    self.used[k] -= v
+
+    def _finish(self, outcome: Outcome, finished: list[JobResult]) -> None:
+        js = self.by_id[outcome.jobid]
+        self._release(outcome.jobid)
+        if js.status != "running":
+            return
+        res = js.result
+        res.start, res.end, res.attempts = outcome.start, outcome.end, js.attempts
+        rule = js.job.rule.name
+        total, n = self.durations.get(rule, (0.0, 0))
+        self.durations[rule] = (total + outcome.end - outcome.start, n + 1)
+        if outcome.output and outcome.ok:
+            self.reporter.job_output(js.job, outcome.output)
+        if not outcome.ok:
+            self._fail(js, self._error_text(js, outcome), finished=finished)
+            return
+        js.status = "checking"
+        js.deadline = time.time() + self.opts.latency_wait
+        self._check(js, finished, final=self.opts.latency_wait <= 0)
+
+    def _check(self, js: _JS, finished: list[JobResult], final: bool) -> bool:
+        missing = self.files.missing_outputs(js.job)
+        if missing and not final:
+            if js not in self.checking:
+                self.checking.append(js)
+            return False
+        if js in self.checking:
+            self.checking.remove(js)
+        if missing:
+            waited = f" (waited {self.opts.latency_wait:g}s)" if self.opts.latency_wait else ""
+            text = (f"job finished but did not create {len(missing)} of its outputs{waited}: "
+                    + ", ".join(missing)
+                    + "\n  hint: check the paths the body writes; --latency-wait helps on "
+                      "shared filesystems")
+            self._fail(js, text, retry=True, finished=finished)
+            return True
+        self.files.protect(js.job)
+        js.status = "done"
+        js.result.status = "done"
+        if not js.result.end:
+            js.result.end = time.time()
+        finished.append(js.result)
+        self.reporter.job_finished(js.result)
+        for child in js.children:
+            child.remaining -= 1
+            if child.remaining == 0 and child.status == "pending":
+                self._push(child)
+        for path in js.temp_inputs:
+            left = self.temp_users[path] - 1
+            self.temp_users[path] = left
+            if left == 0:
+                remove_paths([path])
+        if js.job.rule.checkpoint and self.opts.replan is not None:
+            self._add_jobs(_as_jobs(self.opts.replan(js.job)))
+            self.reporter.set_total(len(self.states))
+        return True
+
+    def _recheck(self, finished: list[JobResult]) -> None:
+        now = time.time()
+        for js in list(self.checking):
+            self._check(js, finished, final=now >= js.deadline)
+
+    def _error_text(self, js: _JS, outcome: Outcome) -> str:
+        parts = [outcome.error or "failed"]
+        job = js.job
+        if job.rule.body and job.rule.body.kind == "shell" and outcome.returncode is not None:
+            pass
+        if outcome.output:
+            parts.append("output (last lines):\n" + _tail(outcome.output))
+        for path in job.log:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()[-20000:]
+            except OSError:
+                continue
+            if text.strip():
+                parts.append(f"log {path} (last lines):\n" + _tail(text))
+        return "\n".join(parts)
+
+    def _fail(self, js: _JS, error: str, retry: bool = True,
+              finished: list[JobResult] | None = None) -> None:
+        job = js.job
+        if retry and js.attempts <= job.rule.retries and not self.signalled:
+            self.reporter.job_retrying(job, js.attempts, error)
+            js.status = "pending"
+            self._push(js)
+            return
+        if not self.opts.keep_incomplete:
+            self.files.remove_outputs(job)
+        js.status = "failed"
+        res = js.result
+        res.status, res.error, res.attempts = "failed", error, js.attempts
+        if not res.end:
+            res.end = time.time()
+        self.reporter.job_finished(res)
+        if finished is not None:
+            finished.append(res)
+        elif self.opts.observer is not None:
+            self.opts.observer.jobs_finished([res])
+        if not self.opts.keep_going:
+            self.stopping = True
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def _install_signals(self, wfd: int) -> Any:
+        if not self.opts.handle_signals or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum: int, frame: Any) -> None:
+            self.signalled = signum
+            try:
+                os.write(wfd, b"x")
+            except OSError:
+                pass
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def restore() -> None:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+        return restore
+
+    def _interrupt(self) -> None:
+        self.reporter.interrupted()
+        self.runner.terminate(self.opts.grace_period)
+        for js in self.order:
+            if js.status in ("running", "checking"):
+                js.status = "cancelled"
+                js.result.status = "cancelled"
+                js.result.end = time.time()
+                self.files.remove_outputs(js.job)
+        self.running.clear()
+        self.checking.clear()
+
+    def _call_handlers(self, handlers: list[Any]) -> None:
+        for handler in handlers:
+            try:
+                handler()
+            except Exception as exc:  # a handler must not hide the run's result
+                self.reporter.warn(f"handler {getattr(handler, '__name__', handler)} failed: {exc}")
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])

@@ -1,0 +1,246 @@
+"""Runs one job (a `Task`) inside a worker process, or anywhere `run_task` is called.
+
+A worker receives plain data only and loads the workflow once per process (cached by rule
+file and config), because code objects do not pickle. `run:` bodies call the compiled
+function, `script:` bodies exec the file with a `rulekit` object (also bound as `snakemake`),
+`shell:` commands run under bash. Failures come back as text: a `run:` body's traceback shows
+the rule file's own lines, with rulekit's frames dropped.
+
+Nothing in this module may raise out of `run_task`: a worker must always answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from ..model import NamedList, Wildcards, Workflow
+from .base import Outcome, Task, WorkflowRef
+
+__all__ = ["run_task", "run_tasks", "set_workflow", "get_workflow", "worker_main",
+           "spawn_shell", "reap", "ScriptContext", "format_exception", "write_benchmark"]
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CURRENT: Workflow | None = None
+_CACHE: dict[tuple[str, str], Workflow] = {}
+_LOAD_ERROR: str | None = None
+_DEVNULL = os.devnull
+
+
+def set_workflow(workflow: Workflow | WorkflowRef | None) -> None:
+    """Make `workflow` this process's default (a Workflow, or a ref loaded now)."""
+    global _CURRENT, _LOAD_ERROR
+    if workflow is None or isinstance(workflow, Workflow):
+        _CURRENT = workflow
+        return
+    try:
+        _CURRENT = get_workflow(workflow)
+    except BaseException as exc:  # reported on every task that needs it
+        _LOAD_ERROR = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        if hasattr(exc, "show"):
+            _LOAD_ERROR = exc.show()
+
+
+def get_workflow(ref: WorkflowRef | None) -> Workflow:
+    if ref is None:
+        if _CURRENT is None:
+            raise RuntimeError("worker has no workflow"
+                               + (f": loading it failed:\n{_LOAD_ERROR}" if _LOAD_ERROR else ""))
+        return _CURRENT
+    key = (ref.path, json.dumps(ref.config, sort_keys=True, default=repr))
+    wf = _CACHE.get(key)
+    if wf is None:
+        from ..loader import load  # the loader is only needed in processes that load
+
+        wf = load(ref.path, config=ref.config)
+        _CACHE[key] = wf
+    if os.getcwd() != ref.workdir:
+        os.chdir(ref.workdir)
+    return wf
+
+
+class ScriptContext:
+    """The `rulekit` (alias `snakemake`) object a `script:` sees."""
+
+    def __init__(self, task: Task, config: dict[str, Any]) -> None:
+        self.input = task.input
+        self.output = task.output
+        self.params = task.params
+        self.wildcards = Wildcards.from_dict(task.wildcards)
+        self.threads = task.threads
+        self.resources = _resources(task.resources)
+        self.log = task.log
+        self.config = config
+        self.rule = task.rule
+        self.jobid = task.jobid
+
+    def __repr__(self) -> str:
+        return f"<rulekit job {self.rule} #{self.jobid}>"
+
+
+def _resources(values: dict[str, Any]) -> NamedList:
+    return NamedList(values.values(), {k: i for i, k in enumerate(values)})
+
+
+def _drop_internal(te: traceback.TracebackException, rule: str) -> None:
+    seen: set[int] = set()
+    while te is not None and id(te) not in seen:
+        seen.add(id(te))
+        kept = [f for f in te.stack if not f.filename.startswith(_PKG_DIR)]
+        for f in kept:
+            if f.name == "__rulekit_run__":
+                f.name = f"rule {rule}"
+        te.stack = traceback.StackSummary.from_list(kept)
+        te = te.__cause__ or te.__context__  # type: ignore[assignment]
+
+
+def format_exception(exc: BaseException, rule: str) -> str:
+    """The user's traceback: rule-file and script frames, none of rulekit's."""
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    _drop_internal(te, rule)
+    return "".join(te.format()).rstrip()
+
+
+def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
+                env: Any = None) -> tuple[int, Any]:
+    """Start argv with stdin from /dev/null and stdout+stderr to `log` (appended) or to an
+    anonymous temp file (returned, to show the output). posix_spawn: no fork of a big driver.
+    """
+    capture = None
+    if log:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+    else:
+        capture = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+        fd = capture.fileno()
+    actions = [(os.POSIX_SPAWN_OPEN, 0, _DEVNULL, os.O_RDONLY, 0),
+               (os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)]
+    try:
+        kwargs: dict[str, Any] = {"setpgroup": 0} if new_group else {}
+        pid = os.posix_spawn(argv[0], list(argv), os.environ if env is None else env,
+                             file_actions=actions, **kwargs)
+    except BaseException:
+        if capture is not None:
+            capture.close()
+        raise
+    finally:
+        if log:
+            os.close(fd)
+    return pid, capture
+
+
+def reap(pid: int, block: bool = True) -> tuple[int, Any] | None:
+    """(exit code, rusage) of a finished child, or None if it still runs (block=False)."""
+    wpid, status, usage = os.wait4(pid, 0 if block else os.WNOHANG)
+    if wpid == 0:
+        return None
+    return os.waitstatus_to_exitcode(status), usage
+
+
+def read_capture(capture: Any, limit: int = 64 * 1024) -> str:
+    if capture is None:
+        return ""
+    try:
+        size = capture.seek(0, os.SEEK_END)
+        if size == 0:
+            return ""
+        capture.seek(max(size - limit, 0))
+        return capture.read().decode("utf-8", "replace")
+    finally:
+        capture.close()
+
+
+def write_benchmark(path: str, seconds: float, max_rss_kb: float, cpu: float) -> None:
+    hms = time.strftime("%H:%M:%S", time.gmtime(seconds))
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("s\th:m:s\tmax_rss\tcpu_time\n")
+        fh.write(f"{seconds:.4f}\t{hms}\t{max_rss_kb / 1024:.2f}\t{cpu:.2f}\n")
+
+
+def _run_shell(task: Task) -> tuple[int, str, Any]:
+    assert task.command is not None
+    pid, capture = spawn_shell(task.command, task.log[0] if task.log else None, False)
+    code, usage = reap(pid)  # type: ignore[misc]
+    return code, read_capture(capture), usage
+
+
+def run_task(task: Task) -> Outcome:
+    """Run one task in this process and say how it went. Never raises."""
+    start = time.time()
+    usage0 = resource.getrusage(resource.RUSAGE_SELF) if task.benchmark else None
+    try:
+        if task.kind == "shell":
+            code, output, usage = _run_shell(task)
+            end = time.time()
+            if task.benchmark:
+                write_benchmark(task.benchmark, end - start, usage.ru_maxrss,
+                                usage.ru_utime + usage.ru_stime)
+            if code != 0:
+                return Outcome(task.jobid, False, start, end,
+                               f"shell command exited with status {code}", output, code)
+            return Outcome(task.jobid, True, start, end, None, output, 0)
+        wf = get_workflow(task.workflow)
+        if task.kind == "run":
+            rule = wf.rules[task.rule]
+            assert rule.body is not None and rule.body.func is not None
+            rule.body.func(task.input, task.output, task.params,
+                           Wildcards.from_dict(task.wildcards), task.threads,
+                           _resources(task.resources), task.log, wf.config, task.rule,
+                           task.jobid)
+        elif task.kind == "script":
+            _run_script(task, wf)
+        else:
+            raise ValueError(f"unknown body kind {task.kind!r}")
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from user code, too
+        return Outcome(task.jobid, False, start, time.time(), format_exception(exc, task.rule))
+    end = time.time()
+    if task.benchmark and usage0 is not None:
+        try:
+            u = resource.getrusage(resource.RUSAGE_SELF)
+            write_benchmark(task.benchmark, end - start, u.ru_maxrss,
+                            u.ru_utime + u.ru_stime - usage0.ru_utime - usage0.ru_stime)
+        except OSError as exc:
+            return Outcome(task.jobid, False, start, end, f"cannot write benchmark: {exc}")
+    return Outcome(task.jobid, True, start, end)
+
+
+def _run_script(task: Task, wf: Workflow) -> None:
+    path = task.script or ""
+    if not path.endswith(".py"):
+        raise ValueError(f"script {path}: only Python scripts (*.py) are supported")
+    with open(path, encoding="utf-8") as fh:
+        code = compile(fh.read(), path, "exec")
+    ctx = ScriptContext(task, wf.config)
+    exec(code, {"__name__": "__main__", "__file__": path, "rulekit": ctx, "snakemake": ctx})
+
+
+def run_tasks(tasks: Sequence[Task]) -> list[Outcome]:
+    """Several tasks one after another (what a Dask batch task calls)."""
+    return [run_task(t) for t in tasks]
+
+
+def worker_main(conn: Any, workflow: Workflow | WorkflowRef | None) -> None:
+    """A pool worker: own process group (so the driver can stop it and the commands it
+    started), SIGINT ignored (the driver decides), then tasks in, outcomes out until EOF."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    set_workflow(workflow)
+    while True:
+        try:
+            batch = conn.recv()
+        except (EOFError, OSError):
+            break
+        if batch is None:
+            break
+        for task in batch:
+            conn.send(run_task(task))

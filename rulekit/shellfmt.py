@@ -1,0 +1,192 @@
+"""Formatting shell commands (and `message:` texts) for a job, and the shell that runs them.
+
+`{input}`, `{input.name}`, `{input[0]}`, `{output}`, `{log}`, `{benchmark}` and wildcard values
+are shell-quoted one path at a time (a list of several paths becomes several quoted words), so
+a file named `a b;rm -rf ~` is one argument and never a command. `{params.x}`, `{config[x]}`,
+`{threads}`, `{resources.x}` and any other name are inserted as written, because they often
+hold flags. `{x:q}` forces quoting, `{x:u}` turns it off. This is stricter than Snakemake on
+purpose (snakemake issue 3297).
+
+The same formatter serves `shell:` bodies (formatted in the driver), `message:` texts (never
+quoted: they are printed, not run) and `shell()` calls inside `run:` bodies, which format from
+the calling body's local and global names.
+"""
+
+from __future__ import annotations
+
+import _string
+import functools
+import os
+import shlex
+import shutil
+import string
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from .model import NamedList, Wildcards
+
+__all__ = [
+    "QUOTED_NAMES", "ShellFormatError", "ShellCommandError", "format_command", "format_message",
+    "job_names", "shell_argv", "run_shell_from_frame", "quote_value",
+]
+
+#: Names whose values are paths or wildcard values: quoted unless `:u`.
+QUOTED_NAMES = frozenset({"input", "output", "log", "benchmark", "wildcards"})
+
+
+class ShellFormatError(ValueError):
+    """A `{...}` field of a command cannot be filled; the message names the rule and field."""
+
+
+class ShellCommandError(RuntimeError):
+    """A `shell()` call inside a `run:` body exited with a non-zero status."""
+
+    def __init__(self, command: str, returncode: int) -> None:
+        super().__init__(f"shell command exited with status {returncode}: {command}")
+        self.command = command
+        self.returncode = returncode
+
+
+def quote_value(value: Any) -> str:
+    """Quote a path, or each path of a list, for bash."""
+    if isinstance(value, (list, tuple)):
+        return " ".join(shlex.quote(str(v)) for v in value)
+    if isinstance(value, Mapping):
+        return " ".join(shlex.quote(str(v)) for v in value.values())
+    return shlex.quote(str(value))
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+class _Field:
+    __slots__ = ("value", "quote")
+
+    def __init__(self, value: Any, quote: bool) -> None:
+        self.value = value
+        self.quote = quote
+
+
+class _Formatter(string.Formatter):
+    """string.Formatter that decides quoting by the field's first name."""
+
+    def __init__(self, what: str, quoting: bool) -> None:
+        self.what = what          # "rule a: shell command" - the start of every error
+        self.quoting = quoting
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        first, rest = _string.formatter_field_name_split(field_name)
+        if first == "" or isinstance(first, int):
+            raise ShellFormatError(
+                f"{self.what} has a positional field {{{field_name}}}; use a name such as "
+                "{input} (write {{ and }} for literal braces)")
+        try:
+            obj = kwargs[first]
+        except KeyError:
+            known = ", ".join(sorted(k for k in kwargs if not k.startswith("_"))[:12])
+            raise ShellFormatError(
+                f"{self.what} refers to {{{field_name}}}, but no name {first!r} is defined "
+                f"(known: {known}; write {{{{ and }}}} for literal braces)") from None
+        where = first
+        for is_attr, key in rest:
+            try:
+                obj = getattr(obj, key) if is_attr else obj[key]
+            except (AttributeError, KeyError, IndexError, TypeError):
+                raise ShellFormatError(
+                    f"{self.what} refers to {{{field_name}}}, but {where} has no item "
+                    f"{key!r}{_available(obj)}") from None
+            where = f"{where}.{key}" if is_attr else f"{where}[{key!r}]"
+        return _Field(obj, self.quoting and first in QUOTED_NAMES), first
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        field = value if isinstance(value, _Field) else _Field(value, False)
+        if format_spec == "q":
+            return quote_value(field.value)
+        if format_spec == "u":
+            return _plain(field.value)
+        if format_spec:
+            text = format(field.value, format_spec)
+            return shlex.quote(text) if field.quote else text
+        return quote_value(field.value) if field.quote else _plain(field.value)
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion is None or not isinstance(value, _Field):
+            return super().convert_field(value, conversion)
+        return _Field(super().convert_field(value.value, conversion), value.quote)
+
+
+def _available(obj: Any) -> str:
+    if isinstance(obj, NamedList):
+        names = obj.keys()
+        return (f" (it has {len(obj)} item{'s' if len(obj) != 1 else ''}"
+                + (f"; names: {', '.join(names)}" if names else "") + ")")
+    if isinstance(obj, Mapping):
+        return f" (keys: {', '.join(map(str, list(obj)[:12]))})"
+    return ""
+
+
+def _format(template: str, names: Mapping[str, Any], what: str, quoting: bool) -> str:
+    try:
+        return _Formatter(what, quoting).vformat(template, (), names)
+    except ShellFormatError:
+        raise
+    except (ValueError, IndexError) as exc:
+        raise ShellFormatError(f"{what} is malformed ({exc}); write {{{{ and }}}} for "
+                               "literal braces") from None
+
+
+def job_names(*, input: Any, output: Any, params: Any, wildcards: Any, threads: int,
+              resources: Any, log: Any, config: Any, rule: str, jobid: int,
+              benchmark: Any = None) -> dict[str, Any]:
+    """The names a command of one job may refer to."""
+    if isinstance(wildcards, dict):
+        wildcards = Wildcards.from_dict(wildcards)
+    if isinstance(resources, dict):
+        resources = NamedList(resources.values(), {k: i for i, k in enumerate(resources)})
+    return {"input": input, "output": output, "params": params, "wildcards": wildcards,
+            "threads": threads, "resources": resources, "log": log, "config": config,
+            "rule": rule, "jobid": jobid, "benchmark": benchmark or ""}
+
+
+def format_command(template: str, names: Mapping[str, Any], rule: str) -> str:
+    """The shell command of rule `rule` with fields filled and quoted."""
+    return _format(template, names, f"rule {rule}: shell command", True)
+
+
+def format_message(template: str, names: Mapping[str, Any], rule: str) -> str:
+    """A `message:` text: the same fields, nothing quoted."""
+    return _format(template, names, f"rule {rule}: message", False)
+
+
+def shell_argv(command: str, executable: str = "bash", prefix: str = "",
+               suffix: str = "") -> list[str]:
+    """The argv running `command`: bash gets `-euo pipefail`; another shell just `-c`."""
+    text = f"{prefix}{command}{suffix}"
+    exe = _which(executable)
+    if os.path.basename(exe) in ("bash", "zsh"):
+        return [exe, "-euo", "pipefail", "-c", text]
+    return [exe, "-c", text]
+
+
+@functools.lru_cache(maxsize=16)
+def _which(executable: str) -> str:
+    return shutil.which(executable) or executable
+
+
+def run_shell_from_frame(workflow: Any, command: str, names: Mapping[str, Any]) -> None:
+    """`shell("...")` inside a `run:` body: format from the body's names and run it.
+
+    Runs in the caller's process group (a worker's own group), so terminating the worker's
+    group also stops the command.
+    """
+    rule = str(names.get("rule", "?"))
+    text = _format(command, names, f"rule {rule}: shell() command", True)
+    argv = shell_argv(text, workflow.shell_executable, workflow.shell_prefix,
+                      workflow.shell_suffix)
+    code = subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
+    if code != 0:
+        raise ShellCommandError(text, code)
