@@ -16,11 +16,15 @@ The post-lexer does three jobs on top of lark's `Indenter` contract:
 from __future__ import annotations
 
 import functools
+import hashlib
 import keyword
+import os
+import sys
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+import lark
 from lark import Lark, Token
 from lark.indenter import Indenter
 
@@ -233,11 +237,33 @@ def grammar_text() -> str:
     return (Path(__file__).resolve().parent.parent / "grammar" / "rules.lark").read_text("utf-8")
 
 
+def _cache_file(text: str) -> str | None:
+    """Where lark may keep the analysed grammar: a per-user folder, never the shared /tmp.
+
+    Loading the analysed grammar takes ~5 ms instead of ~35 ms to build it, paid by every
+    process that parses (the CLI, each worker). lark's default cache file lives in the
+    shared temp folder and is unpickled on load, so another user could plant one there.
+    The name hashes everything the cache depends on, including what lark's own key
+    leaves out (the post-lexer's kept terminals).
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    key = "\0".join([text, repr(RuleIndenter().always_accept), lark.__version__,
+                      sys.version.split()[0]])
+    folder = os.path.join(base, "rulekit")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return os.path.join(folder, f"grammar-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lark")
+
+
 @functools.cache
 def get_parser() -> Lark:
-    """The LALR parser, built once per process (building takes tens of milliseconds)."""
-    return Lark(
-        grammar_text(),
+    """The LALR parser, built (or loaded from the per-user cache) once per process."""
+    text = grammar_text()
+    options = dict(
         parser="lalr",
         # The basic lexer: the contextual one would turn some parse errors into lexer
         # errors and gains nothing here, since the terminals do not overlap.
@@ -245,3 +271,10 @@ def get_parser() -> Lark:
         postlex=RuleIndenter(),
         maybe_placeholders=True,
     )
+    cache = _cache_file(text)
+    if cache is not None:
+        try:
+            return Lark(text, cache=cache, **options)
+        except Exception:  # noqa: BLE001 - a broken cache must never stop a parse
+            pass
+    return Lark(text, **options)

@@ -283,3 +283,22 @@ def test_syntax_errors(text: str, shown: str) -> None:
     with pytest.raises(RulesSyntaxError) as info:
         parse(text, "R")
     assert info.value.show() == shown
+
+
+def test_grammar_cache_builds_loads_and_survives_corruption(tmp_path, monkeypatch) -> None:
+    from rulekit import grammar
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    expected = parse(EVERYTHING, P)
+    for step in ("build", "load", "corrupt"):
+        if step == "corrupt":
+            for f in (tmp_path / "rulekit").iterdir():
+                f.write_bytes(b"not a cache")
+        grammar.get_parser.cache_clear()
+        try:
+            assert parse(EVERYTHING, P) == expected
+            with pytest.raises(RulesSyntaxError):
+                parse("rule a\n", P)
+        finally:
+            grammar.get_parser.cache_clear()
+    assert len(list((tmp_path / "rulekit").iterdir())) == 1
