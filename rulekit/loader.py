@@ -108,14 +108,22 @@ class _Loader:
                 self.keyword(item)
 
     def load_configfile(self, path: str, span: Span | None) -> None:
+        shown = os.path.relpath(path) if span is not None else path
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError:
-            raise LoadError(f"config file not found: {path}", span) from None
+            raise LoadError(f"config file not found: {shown}", span,
+                            facts=[("looked for", path)]) from None
         try:
             data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError) as err:
-            raise LoadError(f"config file {path} is not valid {'JSON' if path.endswith('.json') else 'YAML'}: {err}", span) from None
+        except json.JSONDecodeError as err:
+            raise LoadError(f"config file {shown} is not valid JSON: {err.msg} "
+                            f"(line {err.lineno}, column {err.colno})", span) from None
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise LoadError(f"config file {shown} is not valid YAML: {problem}{where}", span) from None
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -220,7 +228,7 @@ class _Loader:
         for n in names:
             if not n.isidentifier():
                 raise RulesSyntaxError(
-                    f"{kw.name}: expected rule names separated by '{sep.strip()}', got {n or 'nothing'!r}",
+                    f"{kw.name}: expected rule names separated by '{sep.strip()}', got {repr(n) if n else 'an empty name'}",
                     kw.value.span)
         if kw.name == "ruleorder":
             self.wf.ruleorder.append(names)

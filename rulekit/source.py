@@ -82,7 +82,7 @@ def _shift(tree: ast.AST, line: int, col: int, first_line_shift: int) -> None:
                 if ln is None:
                     continue
                 if ln == 1:
-                    setattr(node, attr_col, getattr(node, attr_col) + first_line_shift)
+                    setattr(node, attr_col, max(getattr(node, attr_col) + first_line_shift, 0))
                 setattr(node, attr_line, ln + line - 1)
 
 
@@ -108,7 +108,7 @@ def compile_value(text: str, path: str, line: int, col: int) -> CodeType:
         tree = ast.parse(wrapped, filename=path, mode="eval")
     except SyntaxError as err:
         span = value_syntax_span(err, path, line, col, len(prefix))
-        raise SyntaxError(err.msg, (path, span.line, span.col, source_line(path, span.line)))
+        raise SyntaxError(err.msg, (path, span.line, span.col, source_line(path, span.line))) from None
     _shift(tree, line, col, col - 1 - len(prefix))
     return compile(tree, path, "eval")
 
