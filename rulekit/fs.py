@@ -1,0 +1,168 @@
+"""The filesystem seam: what the planner knows about files on disk.
+
+`FileSystem(root)` answers "does this path exist, how old and how big is it" for paths
+relative to `root` (the workflow's workdir), never relying on the process's cwd. It lists
+each folder once with `os.scandir` and caches the answer for the life of the object (one
+plan), so asking about 10^5 files in a handful of folders costs a handful of syscalls plus
+one `stat` per file that exists. `FakeFileSystem` is the in-memory twin for tests, with a
+clock that ticks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import NamedTuple
+
+__all__ = ["FileStat", "FileSystem", "FakeFileSystem"]
+
+
+class FileStat(NamedTuple):
+    mtime_ns: int
+    size: int
+    is_dir: bool
+
+
+class FileSystem:
+    """Batched, cached `stat` of paths relative to `root`."""
+
+    def __init__(self, root: str | os.PathLike[str] = ".") -> None:
+        self.root = os.fspath(root)
+        # folder (relative, "" for root) -> {name: DirEntry} or None when the folder is absent
+        self._dirs: dict[str, dict[str, os.DirEntry[str]] | None] = {}
+        self._stats: dict[str, FileStat | None] = {}
+
+    # -- listing ---------------------------------------------------------------------
+    def _listing(self, folder: str) -> dict[str, os.DirEntry[str]] | None:
+        try:
+            return self._dirs[folder]
+        except KeyError:
+            pass
+        full = os.path.join(self.root, folder) if folder else self.root
+        try:
+            with os.scandir(full) as it:
+                entries: dict[str, os.DirEntry[str]] | None = {e.name: e for e in it}
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            entries = None
+        self._dirs[folder] = entries
+        return entries
+
+    def stat(self, path: str) -> FileStat | None:
+        """FileStat of `path` (following symlinks) or None when it does not exist."""
+        try:
+            return self._stats[path]
+        except KeyError:
+            pass
+        result: FileStat | None = None
+        cut = path.rfind("/")
+        if not path or path[0] == "/" or ".." in path or "//" in path or cut == len(path) - 1:
+            result = self._direct(os.path.join(self.root, path))
+        else:
+            folder = path[:cut] if cut > 0 else ""
+            if folder.startswith("./"):
+                folder = folder[2:]
+            elif folder == ".":
+                folder = ""
+            entries = self._listing(folder)
+            entry = entries.get(path[cut + 1:]) if entries is not None else None
+            if entry is not None:
+                try:
+                    st = entry.stat()
+                    result = FileStat(st.st_mtime_ns, st.st_size, _isdir(st.st_mode))
+                except OSError:  # dangling symlink or removed since the listing
+                    result = None
+        self._stats[path] = result
+        return result
+
+    @staticmethod
+    def _direct(full: str) -> FileStat | None:
+        try:
+            st = os.stat(full)
+        except OSError:
+            return None
+        return FileStat(st.st_mtime_ns, st.st_size, _isdir(st.st_mode))
+
+    def stat_many(self, paths: Iterable[str]) -> dict[str, FileStat | None]:
+        """Stat many paths at once: one scandir per folder, one stat per existing file."""
+        stat = self.stat
+        return {p: stat(p) for p in paths}
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path) is not None
+
+    def mtime_ns(self, path: str) -> int | None:
+        st = self.stat(path)
+        return st.mtime_ns if st is not None else None
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    def known(self) -> dict[str, FileStat | None]:
+        """Every path asked about so far with its answer (for clock-skew checks)."""
+        return self._stats
+
+    def invalidate(self, paths: Iterable[str] | None = None) -> None:
+        """Forget cached answers (all, or for `paths` and their folders)."""
+        if paths is None:
+            self._dirs.clear()
+            self._stats.clear()
+            return
+        for p in paths:
+            self._stats.pop(p, None)
+            folder = os.path.dirname(p)
+            self._dirs.pop(folder[2:] if folder.startswith("./") else folder, None)
+
+
+def _isdir(mode: int) -> bool:
+    return (mode & 0o170000) == 0o040000
+
+
+class FakeFileSystem(FileSystem):
+    """In-memory files for tests: path -> (mtime_ns, size); `touch` ticks a clock.
+
+    Folders are implied by the files in them (and may be added with `mkdir`).
+    """
+
+    def __init__(self, files: dict[str, tuple[int, int]] | None = None, *,
+                 start_ns: int = 1_000_000_000_000_000_000, tick_ns: int = 1_000_000_000) -> None:
+        super().__init__("/fake")
+        self.files: dict[str, tuple[int, int]] = dict(files or {})
+        self.dirs: dict[str, int] = {}
+        self.clock_ns = start_ns
+        self.tick_ns = tick_ns
+
+    def tick(self) -> int:
+        self.clock_ns += self.tick_ns
+        return self.clock_ns
+
+    def touch(self, *paths: str, size: int = 0, mtime_ns: int | None = None) -> None:
+        for path in paths:
+            self.files[path] = (mtime_ns if mtime_ns is not None else self.tick(), size)
+
+    def mkdir(self, path: str, mtime_ns: int | None = None) -> None:
+        self.dirs[path.rstrip("/")] = mtime_ns if mtime_ns is not None else self.tick()
+
+    def remove(self, *paths: str) -> None:
+        for path in paths:
+            self.files.pop(path, None)
+            self.dirs.pop(path, None)
+
+    def now_ns(self) -> int:
+        return self.clock_ns
+
+    def known(self) -> dict[str, FileStat | None]:
+        return self.stat_many(self.files)
+
+    def stat(self, path: str) -> FileStat | None:
+        if path in self.files:
+            mtime, size = self.files[path]
+            return FileStat(mtime, size, False)
+        path = path.rstrip("/")
+        if path in self.dirs:
+            return FileStat(self.dirs[path], 0, True)
+        prefix = path + "/"
+        times = [m for p, (m, _) in self.files.items() if p.startswith(prefix)]
+        if times:
+            return FileStat(max(times), 0, True)
+        return None

@@ -1,0 +1,386 @@
+"""(dag, fs, store) -> the jobs that must run, each with its reasons (SPEC §2.4).
+
+`make_plan(workflow, targets, ...)` builds the DAG (or takes one), stats every file once
+through the batched `FileSystem`, and walks the jobs in topological order deciding for each
+whether it runs and why. Reasons are the small dataclasses of `reasons.py`; every reason that
+holds is listed, in a fixed order. The store triggers (params, input set, code, checksum)
+apply only to outputs the metadata store has a record for; without a record, or with
+`store=None`, timestamps decide alone. Incomplete markers always count.
+
+`temp()` outputs that are gone do not make their job run unless a job that needs them runs;
+rewriting an existing `protected()` output raises `ProtectedOutputError` before anything runs;
+mtimes in the future give a warning (in `plan.warnings`), never an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .dag import Dag, build_dag, no_gc
+from .errors import ProtectedOutputError, UsageError
+from .fs import FileStat, FileSystem
+from .model import Job, Workflow
+from .reasons import (
+    ChecksumChanged,
+    CodeChanged,
+    Forced,
+    Incomplete,
+    InputNewer,
+    InputSetChanged,
+    MissingOutput,
+    NoOutput,
+    ParamsChanged,
+    Reason,
+    UpstreamRuns,
+    WaitingForCheckpoint,
+    format_ns,
+)
+
+__all__ = ["PlannedJob", "Plan", "make_plan", "job_params", "RERUN_TRIGGERS",
+           "DEFAULT_TRIGGERS"]
+
+RERUN_TRIGGERS = ("mtime", "params", "input", "code", "checksum")
+DEFAULT_TRIGGERS = ("mtime", "params", "input", "code")
+_FUTURE_SLACK_NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedJob:
+    job: Job
+    reasons: tuple[Reason, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        job = self.job
+        return {"rule": job.rule.name, "wildcards": dict(job.wildcards),
+                "inputs": [str(p) for p in job.input], "outputs": [str(p) for p in job.output],
+                "reasons": [r.to_json() for r in self.reasons]}
+
+
+class Plan:
+    """The jobs that must run, in a deterministic topological order, with their reasons."""
+
+    def __init__(self, dag: Dag, jobs: list[PlannedJob], warnings: list[str]) -> None:
+        self.dag = dag
+        self.jobs = jobs
+        self.warnings = warnings
+        self._by_id = {p.job.id: p for p in jobs}
+
+    def __iter__(self) -> Iterator[PlannedJob]:
+        return iter(self.jobs)
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __bool__(self) -> bool:
+        return bool(self.jobs)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.jobs
+
+    def runs(self, job: Job) -> bool:
+        return job.id in self._by_id
+
+    def reasons_for(self, job: Job) -> tuple[Reason, ...]:
+        planned = self._by_id.get(job.id)
+        return planned.reasons if planned else ()
+
+    def counts(self) -> dict[str, int]:
+        """Jobs to run per rule, rules in the order of the rule file."""
+        counts: dict[str, int] = {}
+        for p in self.jobs:
+            counts[p.job.rule.name] = counts.get(p.job.rule.name, 0) + 1
+        order = {name: i for i, name in enumerate(self.dag.workflow.rules)}
+        return dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], 1 << 30)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"jobs": [p.to_json() for p in self.jobs], "counts": self.counts()}
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per job: rule, wildcards, inputs, outputs, reasons."""
+        import pandas as pd
+
+        rows = [{"rule": p.job.rule.name, "wildcards": dict(p.job.wildcards),
+                 "inputs": [str(x) for x in p.job.input],
+                 "outputs": [str(x) for x in p.job.output],
+                 "reasons": [r.describe() for r in p.reasons],
+                 "reason_kinds": [r.kind for r in p.reasons]} for p in self.jobs]
+        return pd.DataFrame(rows, columns=["rule", "wildcards", "inputs", "outputs", "reasons",
+                                           "reason_kinds"])
+
+    def __repr__(self) -> str:
+        return f"<Plan {len(self.jobs)} of {len(self.dag.jobs)} jobs>"
+
+
+def job_params(job: Job) -> dict[str, Any]:
+    """A job's params as the store records them (pass to store.canonical_params):
+    named params by name, positional ones by their index as a string."""
+    names = job.params.names()
+    by_index = {v: k for k, v in names.items() if isinstance(v, int)}
+    return {by_index.get(i, str(i)): v for i, v in enumerate(job.params)}
+
+
+def _check_rules(workflow: Workflow, names: Iterable[str], option: str) -> None:
+    for name in names:
+        if name not in workflow.rules:
+            raise UsageError(f"{option} names an unknown rule {name!r}",
+                             facts=[("Rules", ", ".join(workflow.rules) or "none")],
+                             hint="use one of the rule names above (rulekit list shows them)")
+
+
+def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
+              fs: FileSystem | None = None, store: Any = None, forceall: bool = False,
+              forcerun: Iterable[str] = (), force: bool = False, until: str | None = None,
+              rerun_triggers: Iterable[str] = DEFAULT_TRIGGERS,
+              dag: Dag | None = None) -> Plan:
+    """Decide which jobs run for `targets`, and why. See the module docstring."""
+    fs = fs if fs is not None else FileSystem(workflow.workdir)
+    forcerun = set(forcerun)
+    _check_rules(workflow, forcerun, "--forcerun")
+    if until is not None:
+        _check_rules(workflow, [until], "--until")
+    triggers = set(rerun_triggers)
+    unknown = triggers - set(RERUN_TRIGGERS)
+    if unknown:
+        raise UsageError(f"unknown rerun trigger {sorted(unknown)[0]!r}",
+                         hint=f"choose from {', '.join(RERUN_TRIGGERS)}")
+    with no_gc():
+        if dag is None:
+            dag = build_dag(workflow, targets, fs)
+        return _Planner(dag, fs, store, forceall, forcerun, force, until, triggers).plan()
+
+
+class _Planner:
+    def __init__(self, dag: Dag, fs: FileSystem, store: Any, forceall: bool,
+                 forcerun: set[str], force: bool, until: str | None,
+                 triggers: set[str]) -> None:
+        self.dag = dag
+        self.fs = fs
+        self.store = store
+        self.forceall = forceall
+        self.forcerun = forcerun
+        self.force = force
+        self.until = until
+        self.triggers = triggers
+        self.warnings: list[str] = []
+        self.flags: dict[str, tuple[list[int], list[int]]] = {}   # rule -> (temp, protected)
+        for rule in dag.workflow.rules.values():
+            outs = rule.output
+            self.flags[rule.name] = (
+                [i for i, o in enumerate(outs) if "temp" in getattr(o, "flags", ())],
+                [i for i, o in enumerate(outs) if "protected" in getattr(o, "flags", ())])
+
+    def _rule_flags(self, job: Job) -> tuple[list[int], list[int]]:
+        return self.flags[job.rule.name]
+
+    def plan(self) -> Plan:
+        dag, stat = self.dag, self.fs.stat
+        jobs = dag.jobs
+        keep = dag.upstream_of([self.until]) if self.until is not None else None
+        self.incomplete: set[str] = set()
+        self.records: dict[str, Any] = {}
+        if self.store is not None:
+            self.incomplete = set(self.store.incomplete_paths())
+            if self.triggers & {"params", "input", "code", "checksum"}:
+                existing = [o for job in jobs for o in job.output if stat(o) is not None]
+                if existing:
+                    self.records = self.store.get_many(existing)
+        consumers = dag.consumers() if any(t for t, _ in self.flags.values()) else None
+        temp_needed: set[tuple[int, int]] = set()
+        while True:
+            reasons = self._pass(jobs, keep, consumers, temp_needed)
+            if consumers is None:
+                break
+            more = self._temp_needed(jobs, reasons, temp_needed)
+            if not more:
+                break
+            temp_needed |= more
+        planned = [PlannedJob(job, tuple(r)) for job, r in zip(jobs, reasons) if r]
+        self._future_check()
+        if any(p for _, p in self.flags.values()):
+            self._check_protected(planned)
+        return Plan(dag, planned, self.warnings)
+
+    def _pass(self, jobs: list[Job], keep: list[bool] | None,
+              consumers: list[list[Job]] | None,
+              temp_needed: set[tuple[int, int]]) -> list[list[Reason] | None]:
+        stat = self.fs.stat
+        targets = {j.id for j in self.dag.targets}
+        waiting = self.dag.waiting
+        check_mtime = "mtime" in self.triggers
+        records = self.records
+        incomplete = self.incomplete
+        reasons: list[list[Reason] | None] = [None] * len(jobs)
+        for job in jobs:
+            jid = job.id
+            if keep is not None and not keep[jid]:
+                continue
+            r: list[Reason] = []
+            if self.forceall:
+                r.append(Forced("forceall"))
+            elif job.rule.name in self.forcerun:
+                r.append(Forced("forcerun"))
+            elif self.force and jid in targets:
+                r.append(Forced("force"))
+            outputs = job.output
+            oldest: FileStat | None = None
+            oldest_path = ""
+            any_missing = False
+            temp_idx = self._rule_flags(job)[0] if consumers is not None else ()
+            for i, out in enumerate(outputs):
+                st = stat(out)
+                if st is None:
+                    any_missing = True
+                    if (i in temp_idx and consumers is not None and consumers[jid]
+                            and jid not in targets and (jid, i) not in temp_needed):
+                        continue
+                    r.append(MissingOutput(out))
+                elif oldest is None or st.mtime_ns < oldest.mtime_ns:
+                    oldest, oldest_path = st, out
+            if incomplete:
+                for out in outputs:
+                    if out in incomplete:
+                        r.append(Incomplete(out))
+            record = None
+            if records and not any_missing:
+                for out in outputs:
+                    record = records.get(out)
+                    if record is not None:
+                        break
+            use_checksum = record is not None and "checksum" in self.triggers
+            if oldest is not None and (check_mtime or use_checksum):
+                newest_path, newest = "", None
+                for inp in job.input:
+                    if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
+                        continue
+                    st = stat(inp)
+                    if st is not None and st.mtime_ns > oldest.mtime_ns and (
+                            newest is None or st.mtime_ns > newest.mtime_ns):
+                        newest, newest_path = st, inp
+                if newest is not None:
+                    if use_checksum:
+                        r.extend(self._checksum_reasons(job, record, oldest.mtime_ns))
+                    elif check_mtime:
+                        r.append(InputNewer(str(newest_path), oldest_path, newest.mtime_ns,
+                                            oldest.mtime_ns))
+            if record is not None:
+                self._store_reasons(job, record, r)
+            running = None
+            count = 0
+            for dep in job.deps:
+                if reasons[dep.id]:
+                    count += 1
+                    if running is None:
+                        running = dep
+            if running is not None:
+                r.append(UpstreamRuns(running.name, count))
+            if jid in waiting:
+                r.append(WaitingForCheckpoint(waiting[jid]))
+            if not outputs and not job.input and not r:
+                r.append(NoOutput())
+            if r:
+                reasons[jid] = r
+        return reasons
+
+    def _temp_needed(self, jobs: list[Job], reasons: list[list[Reason] | None],
+                     done: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Missing temp outputs that a running job reads: their producers must run."""
+        stat = self.fs.stat
+        more: set[tuple[int, int]] = set()
+        for job in jobs:
+            if not reasons[job.id]:
+                continue
+            wanted: set[str] | None = None
+            for dep in job.deps:
+                for i in self._rule_flags(dep)[0]:
+                    out = dep.output[i]
+                    if (dep.id, i) in done or stat(out) is not None:
+                        continue
+                    if wanted is None:
+                        wanted = {str(p) for p in job.input}
+                    if out in wanted:
+                        more.add((dep.id, i))
+        return more
+
+    def _store_reasons(self, job: Job, record: Any, r: list[Reason]) -> None:
+        triggers = self.triggers
+        if "params" in triggers:
+            from .store import canonical_params
+
+            current = canonical_params(job_params(job))
+            if current != record.params:
+                try:
+                    old = json.loads(record.params)
+                except ValueError:
+                    old = {}
+                new = json.loads(current)
+                if not isinstance(old, dict):
+                    old = {"": old}
+                for name in sorted(set(old) | set(new)):
+                    if old.get(name, _ABSENT) != new.get(name, _ABSENT):
+                        r.append(ParamsChanged(name, old.get(name), new.get(name)))
+        if "input" in triggers:
+            before = {i[0] for i in record.inputs}
+            now = {str(p) for p in job.input}
+            if before != now:
+                r.append(InputSetChanged(tuple(sorted(now - before)),
+                                         tuple(sorted(before - now))))
+        if "code" in triggers:
+            new_hash = job.rule.code_hash
+            if record.code_hash and new_hash and record.code_hash != new_hash:
+                r.append(CodeChanged(record.code_hash, new_hash))
+
+    def _checksum_reasons(self, job: Job, record: Any, t_out: int) -> list[Reason]:
+        """Inputs newer than the output whose content differs from what was recorded."""
+        from .hashing import file_checksum
+
+        stat = self.fs.stat
+        recorded = {i[0]: i for i in record.inputs}
+        found: list[Reason] = []
+        for inp in job.input:
+            if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
+                continue
+            st = stat(inp)
+            if st is None or st.mtime_ns <= t_out:
+                continue
+            rec = recorded.get(str(inp))
+            if rec is not None and rec[1] == st.mtime_ns and rec[2] == st.size:
+                continue
+            if rec is not None and len(rec) > 3 and rec[3] and rec[2] == st.size:
+                import os
+
+                if file_checksum(os.path.join(self.fs.root, inp)) == rec[3]:
+                    continue
+            found.append(ChecksumChanged(str(inp)))
+        return found
+
+    def _future_check(self) -> None:
+        limit = self.fs.now_ns() + _FUTURE_SLACK_NS
+        future = [(path, st.mtime_ns) for path, st in self.fs.known().items()
+                  if st is not None and st.mtime_ns > limit]
+        future.sort()
+        for path, t in future[:5]:
+            self.warnings.append(f"{path} has a modification time in the future "
+                                 f"({format_ns(t)}); check the clock")
+        if len(future) > 5:
+            self.warnings.append(f"... and {len(future) - 5} more files with future times")
+
+    def _check_protected(self, planned: list[PlannedJob]) -> None:
+        stat = self.fs.stat
+        for p in planned:
+            prot = self._rule_flags(p.job)[1]
+            hit = [p.job.output[i] for i in prot if stat(p.job.output[i]) is not None]
+            if hit:
+                raise ProtectedOutputError(
+                    f"job {p.job.name} would overwrite protected output {hit[0]!r}",
+                    p.job.rule.spans.get("output", p.job.rule.span),
+                    facts=[("Files", "\n".join(hit)), ("Job", p.job.name),
+                           ("Reasons", "\n".join(r.describe() for r in p.reasons))],
+                    hint="protected() outputs are never rewritten; delete the file yourself "
+                         "if it really must be made again")
+
+
+_ABSENT = object()

@@ -1,0 +1,189 @@
+"""Why a job runs: one small frozen dataclass per reason, each carrying its evidence.
+
+Every reason has `kind` (a stable machine name), `describe()` (one human line with the
+evidence: files, times, old -> new values) and `to_json()` (a dict with "kind", the
+fields and "text"). The planner emits them in a fixed order per job: forced, missing,
+incomplete, newer input, upstream, then the store triggers, then checkpoint waits.
+
+Outputs without a record in the metadata store fall back to timestamps alone; there is no
+"no record" reason because the lack of a record never makes a job run by itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "Reason", "Forced", "MissingOutput", "Incomplete", "InputNewer", "UpstreamRuns",
+    "ParamsChanged", "InputSetChanged", "CodeChanged", "ChecksumChanged",
+    "WaitingForCheckpoint", "NoOutput", "format_ns",
+]
+
+
+def format_ns(t_ns: int) -> str:
+    """An mtime in ns as a local ISO time with microseconds, e.g. 2024-05-01T12:00:00.000001."""
+    return _dt.datetime.fromtimestamp(t_ns / 1e9).isoformat(timespec="microseconds")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _paths(paths: tuple[str, ...], limit: int = 3) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" (+{len(paths) - limit} more)" if len(paths) > limit else "")
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: ClassVar[str] = "reason"
+
+    def describe(self) -> str:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = list(value) if isinstance(value, tuple) else value
+        data["text"] = self.describe()
+        return data
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+@dataclass(frozen=True)
+class Forced(Reason):
+    """how: "forceall" (-F), "forcerun" (-R RULE) or "force" (--force on a target)."""
+
+    how: str
+    kind: ClassVar[str] = "forced"
+
+    def describe(self) -> str:
+        return {
+            "forceall": "forced: --forceall",
+            "forcerun": "forced: --forcerun names this rule",
+            "force": "forced: --force on a target",
+        }.get(self.how, f"forced: {self.how}")
+
+
+@dataclass(frozen=True)
+class MissingOutput(Reason):
+    path: str
+    kind: ClassVar[str] = "missing-output"
+
+    def describe(self) -> str:
+        return f"missing output {self.path}"
+
+
+@dataclass(frozen=True)
+class NoOutput(Reason):
+    """A job with neither inputs nor outputs always runs when requested."""
+
+    kind: ClassVar[str] = "no-output"
+
+    def describe(self) -> str:
+        return "rule has neither input nor output files, so it always runs"
+
+
+@dataclass(frozen=True)
+class Incomplete(Reason):
+    path: str
+    kind: ClassVar[str] = "incomplete"
+
+    def describe(self) -> str:
+        return f"output {self.path} is incomplete (an earlier run was interrupted or failed)"
+
+
+@dataclass(frozen=True)
+class InputNewer(Reason):
+    """The newest input is newer than the oldest output (times in ns since the epoch)."""
+
+    input: str
+    output: str
+    t_in: int
+    t_out: int
+    kind: ClassVar[str] = "input-newer"
+
+    def describe(self) -> str:
+        return (f"output {self.output} older than input {self.input} "
+                f"({format_ns(self.t_out)} < {format_ns(self.t_in)})")
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data["t_in_iso"] = format_ns(self.t_in)
+        data["t_out_iso"] = format_ns(self.t_out)
+        return data
+
+
+@dataclass(frozen=True)
+class UpstreamRuns(Reason):
+    """`job_name` (and `count - 1` other jobs) making this job's inputs will run."""
+
+    job_name: str
+    count: int = 1
+    kind: ClassVar[str] = "upstream-runs"
+
+    def describe(self) -> str:
+        if self.count == 1:
+            return f"input made by {self.job_name}, which runs"
+        return f"inputs made by {self.count} jobs that run, e.g. {self.job_name}"
+
+
+@dataclass(frozen=True)
+class ParamsChanged(Reason):
+    name: str
+    old: Any
+    new: Any
+    kind: ClassVar[str] = "params-changed"
+
+    def describe(self) -> str:
+        return f"param {self.name} changed: {_short(self.old)} -> {_short(self.new)}"
+
+
+@dataclass(frozen=True)
+class InputSetChanged(Reason):
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    kind: ClassVar[str] = "input-set-changed"
+
+    def describe(self) -> str:
+        parts = []
+        if self.added:
+            parts.append(f"added {_paths(self.added)}")
+        if self.removed:
+            parts.append(f"removed {_paths(self.removed)}")
+        return "input files changed: " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class CodeChanged(Reason):
+    old_hash: str
+    new_hash: str
+    kind: ClassVar[str] = "code-changed"
+
+    def describe(self) -> str:
+        return f"rule code changed ({self.old_hash[:12]} -> {self.new_hash[:12]})"
+
+
+@dataclass(frozen=True)
+class ChecksumChanged(Reason):
+    path: str
+    kind: ClassVar[str] = "checksum-changed"
+
+    def describe(self) -> str:
+        return f"content of input {self.path} changed"
+
+
+@dataclass(frozen=True)
+class WaitingForCheckpoint(Reason):
+    rule: str
+    kind: ClassVar[str] = "waiting-for-checkpoint"
+
+    def describe(self) -> str:
+        return f"waiting for checkpoint {self.rule}; inputs are known once it has run"
