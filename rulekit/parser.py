@@ -174,6 +174,10 @@ def _token_error(err: UnexpectedToken, text: str) -> tuple[str, int, int]:
     top = stack[-1] if stack else None
     if tok.type == "_INDENT":
         return "unexpected indent", *at
+    body = text.rstrip()
+    if tok.type == "$END" and body.endswith("\\"):   # the backslash ate the last newline
+        return ("unexpected end of file after line continuation character",
+                body.count("\n") + 1, len(body) - body.rfind("\n") - 1)
     header = _header(stack)
     if header is not None:
         kw, shown = header

@@ -270,6 +270,9 @@ ERRORS = [
     ("rule a:\n    input: 'x'\n    rule b:\n        input: 'y'\n",
      "R:3:5: error: 'rule' must be at the top level (not indented)\n"
      '        rule b:\n        ^'),
+    ('x = 1\ny = 2 \\\n',
+     'R:2:7: error: unexpected end of file after line continuation character\n'
+     '    y = 2 \\\n          ^'),
     ('x = 1 \\ 2\n',
      'R:1:7: error: unexpected character after line continuation character\n'
      '    x = 1 \\ 2\n          ^'),
