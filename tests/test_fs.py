@@ -1,0 +1,59 @@
+"""The filesystem seam: batched, cached stat relative to a root."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from test_dag import T0, touch
+
+from rulekit.fs import FakeFileSystem, FileStat, FileSystem
+
+
+def test_stat_many_relative_to_root(tmp_path: Any, monkeypatch: Any) -> None:
+    touch(tmp_path, "a/x.txt", t=1)
+    touch(tmp_path, "top.txt", t=2)
+    (tmp_path / "a" / "x.txt").write_text("hello")
+    os.utime(tmp_path / "a" / "x.txt", ns=(T0, T0))
+    monkeypatch.chdir("/")
+    fs = FileSystem(tmp_path)
+    got = fs.stat_many(["a/x.txt", "a/nope.txt", "missing/dir.txt", "top.txt", "./top.txt", "a"])
+    assert got == {"a/x.txt": FileStat(T0, 5, False), "a/nope.txt": None,
+                   "missing/dir.txt": None, "top.txt": FileStat(T0 + 2 * 10**9, 0, False),
+                   "./top.txt": FileStat(T0 + 2 * 10**9, 0, False),
+                   "a": got["a"]}
+    assert got["a"] is not None and got["a"].is_dir
+    assert fs.exists("a/x.txt") and not fs.exists("a/nope.txt")
+    assert fs.mtime_ns("a/x.txt") == T0 and fs.mtime_ns("zzz") is None
+    assert fs.stat(str(tmp_path / "top.txt")) == got["top.txt"]
+    assert fs.stat("a/../top.txt") == got["top.txt"]
+
+
+def test_one_listing_per_folder_and_cache(tmp_path: Any, monkeypatch: Any) -> None:
+    touch(tmp_path, *(f"d/{i}.txt" for i in range(50)))
+    calls: list[str] = []
+    real = os.scandir
+
+    def counting(path: Any) -> Any:
+        calls.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", counting)
+    fs = FileSystem(tmp_path)
+    fs.stat_many([f"d/{i}.txt" for i in range(60)] + ["e/1.txt", "e/2.txt"])
+    assert calls == [os.path.join(str(tmp_path), "d"), os.path.join(str(tmp_path), "e")]
+    touch(tmp_path, "e/1.txt")
+    assert not fs.exists("e/1.txt")          # cached for the life of the plan
+    fs.invalidate(["e/1.txt"])
+    assert fs.exists("e/1.txt")
+
+
+def test_fake_filesystem() -> None:
+    fs = FakeFileSystem()
+    fs.touch("a/x.txt", size=3)
+    fs.touch("b.txt")
+    assert fs.stat("a/x.txt") == FileStat(fs.clock_ns - fs.tick_ns, 3, False)
+    assert fs.mtime_ns("b.txt") == fs.clock_ns
+    assert fs.stat("a") == FileStat(fs.clock_ns - fs.tick_ns, 0, True)
+    fs.remove("b.txt")
+    assert not fs.exists("b.txt")
