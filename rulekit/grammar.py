@@ -191,8 +191,9 @@ def _merge(tokens: Iterator[Token]) -> Iterator[Token]:
     """Merge each line's opaque Python tokens into one CHUNK spanning them.
 
     The parser needs only the line's head (`NAME`, `NAME :`, `KEYWORD :`, a whole rule
-    header) to choose between grammar rules; the rest is one token. This halves the parse
-    time, which is dominated by lark's per-token cost. A CHUNK's value is its first token's.
+    header) to choose between grammar rules; the rest is one token, since lark's parsing
+    cost is per token (a Python line like `x = f(a, b[1], {"k": v})` goes from 13 tokens to
+    2). A CHUNK's value is its first token's.
     """
     first = last = None
     head = ""          # type of the line's first token ("" at the start of a line)
