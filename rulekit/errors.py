@@ -20,6 +20,7 @@ without a position), the source line with a caret, aligned facts, and a hint.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from .source import Span, caret_snippet
@@ -49,7 +50,9 @@ class RulekitError(Exception):
         self.hint = hint
 
     def header(self) -> str:
-        where = f"{self.span}: " if self.span is not None else ""
+        where = ""
+        if self.span is not None:
+            where = f"{display_path(self.span.path)}:{self.span.line}:{self.span.col}: "
         return f"{where}error: {self.message}"
 
     def show(self) -> str:
@@ -71,6 +74,15 @@ class RulekitError(Exception):
 
     def __str__(self) -> str:
         return self.header()
+
+
+def display_path(path: str) -> str:
+    """A path as the user would type it: relative to the current folder when below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
 
 
 class WorkflowError(RulekitError):

@@ -62,7 +62,8 @@ def _cwd(path: str) -> Iterator[None]:
 
 
 def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None,
-         configfiles: tuple[str, ...] | list[str] = (), workdir: str | None = None) -> Workflow:
+         configfiles: tuple[str, ...] | list[str] = (), workdir: str | None = None,
+         cores: int | None = None) -> Workflow:
     """Load a rule file. `config` overrides every config file; `workdir` defaults to the
     rule file's folder (a `workdir:` statement moves it)."""
     rulefile = os.path.abspath(os.fspath(path))
@@ -72,10 +73,16 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
     wf = Workflow(path=rulefile, basedir=basedir, workdir=os.path.abspath(workdir or basedir))
     if not os.path.isdir(wf.workdir):
         raise LoadError(f"working directory not found: {wf.workdir}")
-    loader = _Loader(wf, dict(config or {}))
+    if cores is not None:
+        wf.cores = cores
     with _cwd(wf.workdir):
+        # --configfile files and --config items override every configfile: statement, in
+        # that order: they are re-applied after each statement (Snakemake's precedence).
+        overrides: dict[str, Any] = {}
         for cf in configfiles:
-            loader.load_configfile(os.path.abspath(cf), None)
+            deep_merge(overrides, _read_config(os.path.abspath(cf), None))
+        deep_merge(overrides, dict(config or {}))
+        loader = _Loader(wf, overrides)
         loader.apply_overrides()
         loader.load_file(rulefile)
     return wf
@@ -108,27 +115,7 @@ class _Loader:
                 self.keyword(item)
 
     def load_configfile(self, path: str, span: Span | None) -> None:
-        shown = os.path.relpath(path) if span is not None else path
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError:
-            raise LoadError(f"config file not found: {shown}", span,
-                            facts=[("looked for", path)]) from None
-        try:
-            data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-        except json.JSONDecodeError as err:
-            raise LoadError(f"config file {shown} is not valid JSON: {err.msg} "
-                            f"(line {err.lineno}, column {err.colno})", span) from None
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-            raise LoadError(f"config file {shown} is not valid YAML: {problem}{where}", span) from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise LoadError(f"config file {path} must hold a mapping at the top, not {type(data).__name__}", span)
-        deep_merge(self.wf.config, data)
+        deep_merge(self.wf.config, _read_config(path, span))
 
     def apply_overrides(self) -> None:
         deep_merge(self.wf.config, self.overrides)
@@ -366,6 +353,30 @@ class _Loader:
                         f"wildcard {{{missing[0]}}} in {key} {path!r} does not appear in the output",
                         rule.spans[key],
                         hint="every wildcard must be determined by the output; use {{ }} for a literal brace")
+
+
+def _read_config(path: str, span: Span | None) -> dict[str, Any]:
+    shown = os.path.relpath(path) if span is not None else path
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        raise LoadError(f"config file not found: {shown}", span,
+                        facts=[("looked for", path)]) from None
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        raise LoadError(f"config file {shown} is not valid JSON: {err.msg} "
+                        f"(line {err.lineno}, column {err.colno})", span) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise LoadError(f"config file {shown} is not valid YAML: {problem}{where}", span) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LoadError(f"config file {path} must hold a mapping at the top, not {type(data).__name__}", span)
+    return data
 
 
 def _fmt_names(names: set[str]) -> str:

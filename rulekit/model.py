@@ -7,6 +7,7 @@ memory (the planner's budget is tens of microseconds and a few KB per job).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,6 +225,7 @@ class Workflow:
     shell_prefix: str = ""
     shell_suffix: str = ""
     files: list[str] = field(default_factory=list)   # rule file + includes, for hashing/watch
+    cores: int = field(default_factory=lambda: len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
     def default_rule(self) -> Rule | None:
         for rule in self.rules.values():

@@ -170,7 +170,10 @@ class WorkflowInfo:
 
     def __init__(self, workflow: Workflow) -> None:
         self._workflow = workflow
-        self.cores = os.cpu_count() or 1
+
+    @property
+    def cores(self) -> int:
+        return self._workflow.cores
 
     @property
     def basedir(self) -> str:

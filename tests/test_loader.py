@@ -141,3 +141,16 @@ def test_snakemake_shell_configuration(tmp_path):
         'shell.executable("/bin/bash")\nshell.prefix("set -x; ")\nrule a:\n    output: "a"\n')
     wf = load(tmp_path / "Rulesfile")
     assert (wf.shell_executable, wf.shell_prefix) == ("/bin/bash", "set -x; ")
+
+
+def test_configfile_option_beats_statement_and_config_beats_both(tmp_path):
+    shutil.copytree(DATA, tmp_path / "wf")
+    (tmp_path / "over.yaml").write_text("threshold: 0.2\nsamples: [c]\n")
+    wf = load(tmp_path / "wf" / "Rulesfile", configfiles=[str(tmp_path / "over.yaml")],
+              config={"samples": ["d"]})
+    assert wf.config["threshold"] == 0.2 and wf.config["samples"] == ["d"]
+
+
+def test_workflow_cores_is_the_runs_cores(tmp_path):
+    (tmp_path / "Rulesfile").write_text('rule a:\n    output: "a"\n    threads: workflow.cores\n')
+    assert load(tmp_path / "Rulesfile", cores=3).rules["a"].threads == 3
