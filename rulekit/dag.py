@@ -54,6 +54,9 @@ def no_gc() -> Any:
         yield
     finally:
         if was:
+            # Everything allocated meanwhile sits in the youngest generation; without a
+            # freeze the first collection after enable() would walk it all at once.
+            gc.freeze()
             gc.enable()
 
 # Shared by every job without params/log/resources: treat job io as read-only.
