@@ -5,18 +5,27 @@ complete), folders of outputs, logs and benchmark created. After: `touch()` outp
 every declared output checked, `protected()` outputs made read-only. On failure or
 interruption: outputs removed. `temp()` outputs are removed by the scheduler through
 `remove_paths` once no pending job needs them.
+
+Also the two small driver-side helpers the scheduler needs around a job: the failure text
+(reason, captured output, log tails) and the SIGINT/SIGTERM handler.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from ..model import Job, has_flag
+from ..model import Job, Workflow, has_flag
+from ..shellfmt import format_command, format_message, job_names, shell_argv
+from .base import Outcome, Task
 
-__all__ = ["FileOps"]
+__all__ = ["FileOps", "remove_paths", "failure_text", "install_signals", "format_job",
+           "make_task"]
 
 
 class FileOps:
@@ -115,3 +124,76 @@ def _make_read_only(path: str) -> None:
         os.chmod(path, os.stat(path).st_mode & mask)
     except OSError:
         pass
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])
+
+
+def failure_text(job: Job, outcome: Outcome) -> str:
+    """What went wrong: the reason or traceback, the command's output and the log tails."""
+    parts = [outcome.error or "failed"]
+    if outcome.output:
+        parts.append("output (last lines):\n" + _tail(outcome.output))
+    for path in job.log:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()[-20000:]
+        except OSError:
+            continue
+        if text.strip():
+            parts.append(f"log {path} (last lines):\n" + _tail(text))
+    return "\n".join(parts)
+
+
+def install_signals(target: Any, wfd: int) -> Callable[[], None]:
+    """On SIGINT/SIGTERM set `target.signalled` and wake the scheduler through `wfd`.
+    Returns the function restoring the previous handlers. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        target.signalled = signum
+        try:
+            os.write(wfd, b"x")
+        except OSError:
+            pass
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+    return restore
+
+
+def format_job(wf: Workflow, job: Job, threads: int) -> tuple[str | None, str | None]:
+    """(shell command, message) of a job, formatted; raises ShellFormatError."""
+    rule = job.rule
+    kind = rule.body.kind if rule.body else "none"
+    if kind != "shell" and not rule.message:
+        return None, None
+    names = job_names(input=job.input, output=job.output, params=job.params,
+                      wildcards=job.wildcards, threads=threads, resources=job.resources,
+                      log=job.log, config=wf.config, rule=rule.name, jobid=job.id,
+                      benchmark=job.benchmark)
+    message = format_message(rule.message, names, rule.name) if rule.message else None
+    command = None
+    if kind == "shell":
+        command = format_command(rule.body.command or "", names, rule.name)  # type: ignore[union-attr]
+    return command, message
+
+
+def make_task(wf: Workflow, job: Job, threads: int, command: str | None) -> Task:
+    """The plain-data Task for a job about to start."""
+    rule = job.rule
+    kind = rule.body.kind if rule.body else "none"
+    argv = None
+    if command is not None:
+        argv = shell_argv(command, wf.shell_executable, wf.shell_prefix, wf.shell_suffix)
+    script = None
+    if kind == "script":
+        script = os.path.join(wf.basedir, rule.body.script or "")  # type: ignore[union-attr]
+    return Task(job.id, rule.name, kind, job.input, job.output, job.params, dict(job.wildcards),
+                threads, dict(job.resources), job.log, job.benchmark, argv, script)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import signal
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -21,9 +19,9 @@ from typing import Any
 from ..errors import Interrupted
 from ..model import Job, Workflow, has_flag
 from ..report import Reporter
-from ..shellfmt import ShellFormatError, format_command, format_message, job_names, shell_argv
+from ..shellfmt import ShellFormatError
 from .base import ExecOptions, JobResult, Outcome, RunResult, Task, default_cores
-from .jobfiles import FileOps, remove_paths
+from .jobfiles import FileOps, failure_text, format_job, install_signals, make_task, remove_paths
 
 __all__ = ["execute", "Scheduler"]
 
@@ -80,6 +78,7 @@ class Scheduler:
         self.used: dict[str, float] = dict.fromkeys(self.limits, 0.0)
         self.states: dict[Job, _JS] = {}
         self.by_id: dict[int, _JS] = {}
+        self.by_key: dict[Any, _JS] = {}
         self.running: dict[int, _Batch] = {}   # jobid -> the batch it was sent in
         self.ready: dict[tuple[Any, ...], list[Any]] = {}
         self.seq = 0
@@ -98,9 +97,17 @@ class Scheduler:
     # -- building the graph ----------------------------------------------------------------
 
     def _add_jobs(self, jobs: list[Job]) -> None:
+        """Add jobs; a job equal (same rule and wildcards) to a known one is that one, so a
+        re-plan after a checkpoint may hand back fresh Job objects."""
         new = []
+        by_key = self.by_key
         for job in jobs:
             if job in self.states:
+                continue
+            key = _key(job)
+            known = by_key.get(key)
+            if known is not None:
+                self.states[job] = known
                 continue
             js = _JS(job)
             if job.id < 0 or job.id in self.by_id:
@@ -108,6 +115,7 @@ class Scheduler:
                     self.next_id += 1
                 job.id = self.next_id
             self.states[job] = js
+            by_key[key] = js
             self.by_id[job.id] = js
             new.append(js)
             self.order.append(js)
@@ -121,6 +129,8 @@ class Scheduler:
             inputs = None
             for dep in job.deps:
                 ds = states.get(dep)
+                if ds is None:
+                    ds = by_key.get(_key(dep))
                 if ds is not None and ds.status not in ("done",):
                     js.remaining += 1
                     ds.children.append(js)
@@ -173,7 +183,7 @@ class Scheduler:
             os.chdir(self.wf.workdir)
         rfd, wfd = os.pipe()
         os.set_blocking(wfd, False)
-        restore = self._install_signals(wfd)
+        restore = install_signals(self, wfd) if self.opts.handle_signals else (lambda: None)
         self.reporter.run_started(len(self.states))
         try:
             self._call_handlers(self.wf.onstart)
@@ -243,6 +253,8 @@ class Scheduler:
             batch: list[Task] = []
             while heap and len(batch) < size:
                 js = heapq.heappop(heap)[3]
+                if js.status != "ready":
+                    continue
                 task = self._prepare(js)
                 if task is not None:
                     batch.append(task)
@@ -281,20 +293,11 @@ class Scheduler:
         js.status = "running"
         js.result.start = time.time()
         error = self.files.prepare(job)
-        command = message = None
         kind = rule.body.kind if rule.body else "none"
+        command = message = None
         if error is None:
             try:
-                if kind == "shell" or rule.message:
-                    names = job_names(input=job.input, output=job.output, params=job.params,
-                                      wildcards=job.wildcards, threads=js.cls[0],
-                                      resources=job.resources, log=job.log,
-                                      config=self.wf.config, rule=rule.name, jobid=job.id,
-                                      benchmark=job.benchmark)
-                    if rule.message:
-                        message = format_message(rule.message, names, rule.name)
-                    if kind == "shell":
-                        command = format_command(rule.body.command or "", names, rule.name)
+                command, message = format_job(self.wf, job, js.cls[0])
             except ShellFormatError as exc:
                 error = str(exc)
         self.reporter.job_started(job, command, message)
@@ -307,16 +310,7 @@ class Scheduler:
             js.deadline = time.time() + self.opts.latency_wait
             self.checking.append(js)
             return None
-        argv = None
-        if command is not None:
-            argv = shell_argv(command, self.wf.shell_executable, self.wf.shell_prefix,
-                              self.wf.shell_suffix)
-        script = None
-        if kind == "script":
-            script = os.path.join(self.wf.basedir, rule.body.script or "")
-        return Task(job.id, rule.name, kind, job.input, job.output, job.params,
-                    dict(job.wildcards), js.cls[0], dict(job.resources), job.log,
-                    job.benchmark, argv, script)
+        return make_task(self.wf, job, js.cls[0], command)
 
     # -- finishing -------------------------------------------------------------------------
 
@@ -343,7 +337,7 @@ class Scheduler:
         if outcome.output and outcome.ok:
             self.reporter.job_output(js.job, outcome.output)
         if not outcome.ok:
-            self._fail(js, self._error_text(js, outcome), finished=finished)
+            self._fail(js, failure_text(js.job, outcome), finished=finished)
             return
         js.status = "checking"
         js.deadline = time.time() + self.opts.latency_wait
@@ -391,23 +385,6 @@ class Scheduler:
         for js in list(self.checking):
             self._check(js, finished, final=now >= js.deadline)
 
-    def _error_text(self, js: _JS, outcome: Outcome) -> str:
-        parts = [outcome.error or "failed"]
-        job = js.job
-        if job.rule.body and job.rule.body.kind == "shell" and outcome.returncode is not None:
-            pass
-        if outcome.output:
-            parts.append("output (last lines):\n" + _tail(outcome.output))
-        for path in job.log:
-            try:
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    text = fh.read()[-20000:]
-            except OSError:
-                continue
-            if text.strip():
-                parts.append(f"log {path} (last lines):\n" + _tail(text))
-        return "\n".join(parts)
-
     def _fail(self, js: _JS, error: str, retry: bool = True,
               finished: list[JobResult] | None = None) -> None:
         job = js.job
@@ -433,25 +410,6 @@ class Scheduler:
 
     # -- signals ---------------------------------------------------------------------------
 
-    def _install_signals(self, wfd: int) -> Any:
-        if not self.opts.handle_signals or threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def handler(signum: int, frame: Any) -> None:
-            self.signalled = signum
-            try:
-                os.write(wfd, b"x")
-            except OSError:
-                pass
-
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-
-        def restore() -> None:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-        return restore
-
     def _interrupt(self) -> None:
         self.reporter.interrupted()
         self.runner.terminate(self.opts.grace_period)
@@ -471,6 +429,3 @@ class Scheduler:
             except Exception as exc:  # a handler must not hide the run's result
                 self.reporter.warn(f"handler {getattr(handler, '__name__', handler)} failed: {exc}")
 
-
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])
