@@ -178,6 +178,9 @@ class Scheduler:
 
             self.runner = LocalRunner(self.wf, self.cores, self.opts.start_method)
         self._add_jobs(joblist)
+        prestart = getattr(self.runner, "prestart", None)
+        if prestart is not None:
+            prestart(sum(1 for js in self.order if js.cls[2]))
         old_cwd = os.getcwd()
         if old_cwd != self.wf.workdir:
             os.chdir(self.wf.workdir)

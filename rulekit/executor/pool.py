@@ -7,10 +7,14 @@ new process group (about 2 ms per job, no fork of the driver's memory) and are w
 through pidfds, so one `multiprocessing.connection.wait` call watches workers, shell jobs and
 the signal wake-up pipe together.
 
-Start method: "forkserver" by default. The forkserver has rulekit preloaded, so a worker
-starts in a few ms and loads the workflow once; unlike "fork" it inherits none of the
-driver's threads (rich's refresher, store callbacks), open SQLite connections or flock()ed
-lock files, which a forked worker would keep alive after the driver died.
+Start method: "fork" when the driver has no other thread yet (workers are started before the
+progress bar's thread, see `prestart`): a forked worker starts in about a millisecond and
+already holds the loaded workflow, so the rule file's top-level code (sample sheets, prints)
+runs once, not once per worker. Each worker asks the kernel to kill it when the driver dies
+(PR_SET_DEATHSIG), so a SIGKILLed driver leaves no worker holding its lock files. With other
+threads alive (an embedding application) "forkserver" is used instead: workers then load the
+workflow from its rule file once each. Note that forkserver and spawn re-import the driver's
+`__main__` module, so scripts using them need the `if __name__ == "__main__":` guard.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -82,8 +88,10 @@ class LocalRunner:
                  config: dict[str, Any] | None = None) -> None:
         self.workflow = workflow
         self.max_workers = max(1, max_workers)
-        method = start_method or "forkserver"
-        if method not in mp.get_all_start_methods():
+        methods = mp.get_all_start_methods()
+        method = start_method or ("fork" if "fork" in methods and sys.platform == "linux"
+                                  and threading.active_count() == 1 else "forkserver")
+        if method not in methods:
             method = "spawn"
         if method != "fork" and not os.path.isfile(workflow.path):
             method = "fork"  # a workflow built in code cannot be re-loaded by path
@@ -103,6 +111,11 @@ class LocalRunner:
         if kind == "shell":
             return 1 << 30
         return len(self.idle) + self.max_workers - len(self.workers)
+
+    def prestart(self, count: int) -> None:
+        """Start up to `count` workers now, before the driver starts other threads."""
+        while len(self.workers) < min(count, self.max_workers):
+            self.idle.append(self._start_worker())
 
     def submit(self, tasks: Sequence[Task]) -> None:
         batch = []

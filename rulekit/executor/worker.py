@@ -15,6 +15,7 @@ import json
 import os
 import resource
 import signal
+import sys
 import tempfile
 import time
 import traceback
@@ -225,6 +226,22 @@ def run_tasks(tasks: Sequence[Task]) -> list[Outcome]:
     return [run_task(t) for t in tasks]
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the driver dies, so no orphan keeps running jobs or
+    holds inherited lock files."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            os._exit(1)
+    except Exception:
+        pass
+
+
 def worker_main(conn: Any, workflow: Workflow | WorkflowRef | None) -> None:
     """A pool worker: own process group (so the driver can stop it and the commands it
     started), SIGINT ignored (the driver decides), then tasks in, outcomes out until EOF."""
@@ -234,6 +251,7 @@ def worker_main(conn: Any, workflow: Workflow | WorkflowRef | None) -> None:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     set_workflow(workflow)
     while True:
         try:
