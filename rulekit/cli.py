@@ -15,12 +15,17 @@ from typing import Any
 
 import click
 import yaml
+from rich.console import Console
 
-from . import __version__
+from . import __version__, api
 from .console import print_table, rules_table_rows
 from .errors import RulekitError, UsageError
 from .loader import deep_merge, load
 from .model import Workflow
+from .plan import DEFAULT_TRIGGERS, Plan
+from .planview import NOTHING_TO_DO, render_plan_rich, render_plan_text
+
+PlanOptions = api.PlanOptions
 
 RULE_FILE_NAMES = ("Rulesfile", "Snakefile")
 
@@ -100,7 +105,7 @@ def workflow_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_from_options(file: str | None, directory: str | None, config_items: tuple[str, ...],
-                      configfiles: tuple[str, ...]) -> Workflow:
+                      configfiles: tuple[str, ...], cores: int | None = None) -> Workflow:
     config = parse_key_values(config_items, "--config", nested=True)
     path = find_rule_file(file, directory)
     for cf in configfiles:
@@ -108,7 +113,46 @@ def load_from_options(file: str | None, directory: str | None, config_items: tup
             raise UsageError(f"config file not found: {cf}")
     workdir = os.path.abspath(directory) if directory else None
     return load(path, config=config, configfiles=tuple(os.path.abspath(c) for c in configfiles),
-                workdir=workdir)
+                workdir=workdir, cores=cores)
+
+
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Targets and the options that choose and force jobs (plan, run, dag, summary)."""
+    options = [
+        click.argument("targets", nargs=-1),
+        click.option("--force", is_flag=True, help="Run the target jobs even if up to date."),
+        click.option("-F", "--forceall", is_flag=True, help="Run every job the targets need."),
+        click.option("-R", "--forcerun", multiple=True, metavar="RULE", help="Run every job of RULE (and what depends on it)."),
+        click.option("--until", metavar="RULE", help="Run only jobs up to RULE."),
+        click.option("--rerun-triggers", "rerun_triggers", multiple=True, metavar="T[,T]",
+                     help="What reruns a job: mtime, params, input, code (default: all four); checksum adds content hashing."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def plan_options(targets: tuple[str, ...], force: bool, forceall: bool, forcerun: tuple[str, ...],
+                 until: str | None, rerun_triggers: tuple[str, ...]) -> PlanOptions:
+    triggers = [t.strip() for item in rerun_triggers for t in item.split(",") if t.strip()]
+    if not triggers:
+        chosen: tuple[str, ...] = DEFAULT_TRIGGERS
+    elif set(triggers) == {"checksum"}:
+        chosen = (*DEFAULT_TRIGGERS, "checksum")   # checksum alone: defaults + content hashing
+    else:
+        chosen = tuple(dict.fromkeys(triggers))
+    return PlanOptions(targets, forceall, forcerun, force, until, chosen)
+
+
+def show_plan(plan: Plan, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(plan.to_json(), indent=2))
+        return
+    console = Console(soft_wrap=True)
+    if console.is_terminal and len(plan) <= 1000:
+        console.print(render_plan_rich(plan))
+    else:
+        click.echo(render_plan_text(plan))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,6 +186,183 @@ def list_rules(file: str | None, directory: str | None, config_items: tuple[str,
     print_table(["rule", "input", "output", "body"],
                 [[r["name"], "\n".join(r["input"]), "\n".join(r["output"]), r["body"]] for r in rows],
                 title=None)
+
+
+@cli.command()
+@workflow_options
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--check", is_flag=True, help="Exit 1 when any job would run (a CI gate).")
+@handle_errors
+def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
+         configfiles: tuple[str, ...], fmt: str, check: bool, **selection: Any) -> None:
+    """Show what would run and why (a dry run)."""
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    opts = plan_options(**selection)
+    the_plan = wf.plan(opts.targets, forceall=opts.forceall, forcerun=opts.forcerun,
+                       force=opts.force, until=opts.until, rerun_triggers=opts.rerun_triggers)
+    show_plan(the_plan, fmt)
+    if check and not the_plan.is_empty:
+        sys.exit(1)
+
+
+@cli.command()
+@workflow_options
+@selection_options
+@click.option("-j", "--cores", type=click.IntRange(min=1), help="Cores to use (default: all available).")
+@click.option("-n", "--dry-run", is_flag=True, help="Show the plan; run nothing.")
+@click.option("-k", "--keep-going", is_flag=True, help="After a failure, still run every independent job.")
+@click.option("--resources", "resource_items", multiple=True, metavar="K=V", help="Bound a resource, e.g. mem_mb=4000.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local")
+@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (default: a LocalCluster).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Dask: jobs per task.")
+@click.option("--latency-wait", type=click.FloatRange(min=0), help="Seconds to wait for outputs to appear (default 0; 5 with dask).")
+@click.option("--keep-incomplete", is_flag=True, help="Keep outputs of failed jobs (still marked incomplete).")
+@click.option("-p", "--print-commands", is_flag=True, help="Print shell commands.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final line.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@handle_errors
+def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
+        configfiles: tuple[str, ...], cores: int | None, dry_run: bool, keep_going: bool,
+        resource_items: tuple[str, ...], executor: str, scheduler: str | None,
+        batch_size: int | None, latency_wait: float | None, keep_incomplete: bool,
+        print_commands: bool, quiet: bool, fmt: str, **selection: Any) -> None:
+    """Run the jobs the targets need (default: the default target)."""
+    resources = parse_key_values(resource_items, "--resources", nested=False)
+    for key, value in resources.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"--resources {key}={value!r}: the value must be a number")
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles, cores))
+    popts = plan_options(**selection)
+    if dry_run:
+        show_plan(wf.plan(popts.targets, forceall=popts.forceall, forcerun=popts.forcerun,
+                          force=popts.force, until=popts.until,
+                          rerun_triggers=popts.rerun_triggers), fmt)
+        return
+    if latency_wait is None and executor == "dask":
+        latency_wait = 5.0
+    ropts = api.RunOptions(cores=cores, executor=executor, scheduler=scheduler,
+                           batch_size=batch_size, resources=resources, keep_going=keep_going,
+                           keep_incomplete=keep_incomplete, latency_wait=latency_wait,
+                           print_commands=print_commands, quiet=quiet, argv=sys.argv)
+
+    def on_plan(the_plan: Plan) -> None:
+        for warning in the_plan.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if the_plan.is_empty and not quiet:
+            click.echo(NOTHING_TO_DO)
+
+    result = wf.execute(popts, ropts, on_plan=on_plan)
+    if fmt == "json":
+        click.echo(json.dumps({"jobs": [
+            {"rule": r.job.rule.name, "wildcards": r.job.wildcards, "status": r.status,
+             "duration": round(r.duration, 6), "outputs": list(r.job.output)}
+            for r in result.results]}, indent=2))
+    result.raise_for_status()
+
+
+@cli.command()
+@workflow_options
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["dot", "mermaid", "json"]), default="dot")
+@click.option("--rules", "rule_graph", is_flag=True, help="The rule graph instead of the job graph.")
+@handle_errors
+def dag(file: str | None, directory: str | None, config_items: tuple[str, ...],
+        configfiles: tuple[str, ...], fmt: str, rule_graph: bool, **selection: Any) -> None:
+    """Print the job graph (or with --rules the rule graph)."""
+    from .graphviz import render_graph
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    opts = plan_options(**selection)
+    the_plan = wf.plan(opts.targets, forceall=opts.forceall, forcerun=opts.forcerun,
+                       force=opts.force, until=opts.until, rerun_triggers=opts.rerun_triggers)
+    click.echo(render_graph(the_plan.dag, fmt, rules=rule_graph, plan=the_plan))
+
+
+@cli.command()
+@workflow_options
+@click.argument("targets", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@handle_errors
+def summary(file: str | None, directory: str | None, config_items: tuple[str, ...],
+            configfiles: tuple[str, ...], targets: tuple[str, ...], fmt: str) -> None:
+    """Every known output: status, rule, last run, and why it would rerun."""
+    from .state import summary_rows
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    with api.working_directory(wf.workdir), wf.open_store() as store:
+        rows = summary_rows(wf.model, store, targets)
+    if fmt == "json":
+        click.echo(json.dumps({"outputs": rows}, indent=2, default=str))
+    elif fmt == "csv":
+        import pandas as pd
+
+        click.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
+    else:
+        headers = ["path", "exists", "rule", "last_run", "status", "reasons"]
+        print_table(headers, [[_cell(r.get(h)) for h in headers] for r in rows])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+@cli.command()
+@workflow_options
+@click.argument("path")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@handle_errors
+def provenance(file: str | None, directory: str | None, config_items: tuple[str, ...],
+               configfiles: tuple[str, ...], path: str, fmt: str) -> None:
+    """How PATH was made, recursively back to source files."""
+    from .state import format_provenance
+    from .state import provenance as trace
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    rel = os.path.relpath(os.path.abspath(path), wf.workdir) if os.path.isabs(path) else path
+    with api.working_directory(wf.workdir), wf.open_store() as store:
+        tree = trace(wf.model, store, os.path.normpath(rel))
+    click.echo(json.dumps(tree, indent=2, default=str) if fmt == "json" else format_provenance(tree))
+
+
+@cli.command()
+@workflow_options
+@click.argument("targets", nargs=-1)
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be removed.")
+@handle_errors
+def clean(file: str | None, directory: str | None, config_items: tuple[str, ...],
+          configfiles: tuple[str, ...], targets: tuple[str, ...], dry_run: bool) -> None:
+    """Remove the outputs of the targets' jobs (never a file no rule produces)."""
+    from .executor.jobfiles import remove_paths
+    from .state import clean_targets
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    with api.working_directory(wf.workdir):
+        paths = clean_targets(wf.model, targets)
+        for path in paths:
+            click.echo(f"{'would remove' if dry_run else 'removed'} {path}")
+        if not dry_run and paths:
+            remove_paths(paths)
+            with wf.open_store() as store:
+                store.remove(paths)
+    if not paths:
+        click.echo("Nothing to clean.")
+
+
+@cli.command()
+@click.option("-f", "--file", "file", metavar="FILE", help="Rule file.")
+@click.option("-d", "--directory", metavar="DIR", help="Working directory.")
+@handle_errors
+def unlock(file: str | None, directory: str | None) -> None:
+    """Release locks left behind on filesystems without OS-level locking."""
+    from .locks import unlock as release_all
+
+    workdir = os.path.abspath(directory) if directory else os.path.dirname(
+        os.path.abspath(find_rule_file(file, directory)))
+    removed = release_all(workdir)
+    click.echo(f"Released {len(removed)} lock record{'s' if len(removed) != 1 else ''}.")
 
 
 def main() -> None:

@@ -1,0 +1,242 @@
+"""The Python API and the orchestration of a run (SPEC §4).
+
+    wf = rulekit.load("Rulesfile")
+    plan = wf.plan(["all"])           # Plan: jobs with reasons; plan.to_frame()
+    result = wf.run(["all"], cores=4)  # RunResult: each job's status
+
+A run is: open the metadata store -> plan with it -> lock the planned outputs -> run the
+jobs with a StateRecorder observing them -> release. Everything happens with the working
+directory as cwd (input functions and bodies use relative paths), restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import loader
+from .errors import UsageError
+from .executor.base import ExecOptions, RunResult
+from .locks import OutputLock
+from .model import Job
+from .model import Workflow as WorkflowModel
+from .plan import DEFAULT_TRIGGERS, Plan, make_plan
+from .reasons import WaitingForCheckpoint
+from .store import MetadataStore
+
+__all__ = ["load", "Workflow", "PlanOptions", "summary"]
+
+
+@contextlib.contextmanager
+def working_directory(path: str) -> Iterator[None]:
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+@dataclass
+class PlanOptions:
+    """What selects and forces jobs; shared by plan, run, dag, summary and clean."""
+
+    targets: Sequence[str] = ()
+    forceall: bool = False
+    forcerun: Sequence[str] = ()
+    force: bool = False
+    until: str | None = None
+    rerun_triggers: Sequence[str] = DEFAULT_TRIGGERS
+
+
+@dataclass
+class RunOptions:
+    cores: int | None = None
+    executor: str = "local"
+    scheduler: str | None = None
+    batch_size: int | None = None
+    resources: dict[str, float] = field(default_factory=dict)
+    keep_going: bool = False
+    keep_incomplete: bool = False
+    latency_wait: float | None = None
+    print_commands: bool = False
+    quiet: bool = False
+    reporter: Any = None
+    argv: Sequence[str] = ()
+    warn: Callable[[str], None] | None = None
+
+
+def load(path: str | os.PathLike[str] = "Rulesfile", *, config: Mapping[str, Any] | None = None,
+         configfiles: Sequence[str] = (), workdir: str | None = None,
+         cores: int | None = None) -> Workflow:
+    """Load a rule file (see docs/language.md)."""
+    return Workflow(loader.load(path, config=config, configfiles=tuple(configfiles),
+                                workdir=workdir, cores=cores))
+
+
+def _stderr_warning(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+class Workflow:
+    """A loaded rule file you can plan and run."""
+
+    def __init__(self, model: WorkflowModel) -> None:
+        self.model = model
+
+    @property
+    def rules(self) -> list[str]:
+        return list(self.model.rules)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.model.config
+
+    @property
+    def workdir(self) -> str:
+        return self.model.workdir
+
+    def open_store(self, warn: Callable[[str], None] | None = None) -> MetadataStore:
+        return MetadataStore(self.model.workdir, on_warning=warn or _stderr_warning)
+
+    def plan(self, targets: Sequence[str] | str = (), *, forceall: bool = False,
+             forcerun: Sequence[str] = (), force: bool = False, until: str | None = None,
+             rerun_triggers: Sequence[str] = DEFAULT_TRIGGERS,
+             store: MetadataStore | None = None) -> Plan:
+        """The jobs that must run for `targets`, each with the reasons why."""
+        opts = PlanOptions(_targets(targets), forceall, forcerun, force, until, rerun_triggers)
+        with working_directory(self.model.workdir):
+            own = store is None
+            store = store or self.open_store()
+            try:
+                return self._plan(opts, store)
+            finally:
+                if own:
+                    store.close()
+
+    def _plan(self, opts: PlanOptions, store: MetadataStore | None, *,
+              ignore_force: bool = False) -> Plan:
+        return make_plan(self.model, opts.targets, store=store,
+                         forceall=opts.forceall and not ignore_force,
+                         forcerun=() if ignore_force else opts.forcerun,
+                         force=opts.force and not ignore_force, until=opts.until,
+                         rerun_triggers=opts.rerun_triggers)
+
+    def run(self, targets: Sequence[str] | str = (), *, cores: int | None = None,
+            executor: str = "local", dry_run: bool = False, **kwargs: Any) -> RunResult | Plan:
+        """Plan and run. Returns the RunResult (or, with dry_run=True, the Plan).
+
+        Keyword options: forceall, forcerun, force, until, rerun_triggers (as plan), and
+        resources, keep_going, keep_incomplete, latency_wait, print_commands, quiet,
+        scheduler, batch_size.
+        """
+        plan_keys = {"forceall", "forcerun", "force", "until", "rerun_triggers"}
+        popts = PlanOptions(_targets(targets), **{k: v for k, v in kwargs.items() if k in plan_keys})
+        ropts = RunOptions(cores=cores, executor=executor,
+                           **{k: v for k, v in kwargs.items() if k not in plan_keys})
+        if dry_run:
+            return self.plan(targets, **{k: v for k, v in kwargs.items() if k in plan_keys})
+        return self.execute(popts, ropts)
+
+    def execute(self, popts: PlanOptions, ropts: RunOptions,
+                on_plan: Callable[[Plan], None] | None = None) -> RunResult:
+        """The whole run; `on_plan` sees the plan before anything runs."""
+        if ropts.cores is not None:
+            self.model.cores = ropts.cores
+        with working_directory(self.model.workdir):
+            store = self.open_store(ropts.warn)
+            try:
+                plan = self._plan(popts, store)
+                if on_plan is not None:
+                    on_plan(plan)
+                return self._execute(plan, popts, ropts, store)
+            finally:
+                store.close()
+
+    def _execute(self, plan: Plan, popts: PlanOptions, ropts: RunOptions,
+                 store: MetadataStore) -> RunResult:
+        jobs = runnable_now(plan)
+        if not jobs:
+            return RunResult([], 0.0, 0.0)
+        try:
+            from .state import StateRecorder
+        except ImportError:  # TEMP until state.py lands
+            StateRecorder = None  # noqa: N806
+
+        outputs = [p for job in jobs for p in job.output]
+        with OutputLock(self.model.workdir, outputs, list(ropts.argv)):
+            run_id = store.start_run(list(ropts.argv) or sys.argv)
+            recorder = StateRecorder(store, self.model, run_id,
+                                     checksums="checksum" in popts.rerun_triggers,
+                                     keep_incomplete=ropts.keep_incomplete) if StateRecorder else None
+
+            def replan(_checkpoint_job: Job) -> list[Job]:
+                return runnable_now(self._plan(popts, store, ignore_force=True))
+
+            options = ExecOptions(
+                cores=ropts.cores, resources=dict(ropts.resources), keep_going=ropts.keep_going,
+                keep_incomplete=ropts.keep_incomplete,
+                latency_wait=ropts.latency_wait if ropts.latency_wait is not None else 0.0,
+                print_commands=ropts.print_commands, quiet=ropts.quiet, observer=recorder,
+                replan=replan, reporter=ropts.reporter)
+            for handler in self.model.onstart:
+                handler()
+            result = _executor(ropts)(self.model, jobs, options)
+            store.end_run(run_id, "interrupted" if result.interrupted
+                          else "ok" if result.ok else "failed")
+            for handler in (self.model.onsuccess if result.ok else self.model.onerror):
+                handler(None)
+            return result
+
+    def summary(self) -> Any:
+        """Every known output as a pandas DataFrame (see `rulekit summary`)."""
+        from .state import summary_frame
+
+        return summary_frame(self.model.workdir, file=self.model.path)
+
+
+def _executor(ropts: RunOptions) -> Callable[..., RunResult]:
+    if ropts.executor == "local":
+        from .executor.local import execute
+
+        return execute
+    if ropts.executor == "dask":
+        try:
+            from .executor.dask import make_dask_execute
+        except ImportError as err:
+            raise UsageError("the dask executor needs the 'distributed' package",
+                             hint="pip install 'rulekit[dask]'") from err
+        return make_dask_execute(ropts.scheduler, ropts.cores, ropts.batch_size)
+    raise UsageError(f"unknown executor {ropts.executor!r}", hint="choose local or dask")
+
+
+def runnable_now(plan: Plan) -> list[Job]:
+    """The planned jobs minus those waiting for a checkpoint and everything below them:
+    they are planned again once the checkpoint has run."""
+    blocked: set[int] = set()
+    jobs: list[Job] = []
+    for pj in plan:
+        job = pj.job
+        if any(isinstance(r, WaitingForCheckpoint) for r in pj.reasons) or any(
+                d.id in blocked for d in job.deps):
+            blocked.add(job.id)
+            continue
+        jobs.append(job)
+    return jobs
+
+
+def _targets(targets: Sequence[str] | str) -> tuple[str, ...]:
+    return (targets,) if isinstance(targets, str) else tuple(targets)
+
+
+def summary(directory: str | os.PathLike[str] = ".", file: str | None = None) -> Any:
+    """Every known output of the workflow in `directory` as a pandas DataFrame."""
+    from .state import summary_frame
+
+    return summary_frame(os.fspath(directory), file=file)
+
+
