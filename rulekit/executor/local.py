@@ -177,13 +177,13 @@ class Scheduler:
             from .pool import LocalRunner
 
             self.runner = LocalRunner(self.wf, self.cores, self.opts.start_method)
+        old_cwd = os.getcwd()
+        if old_cwd != self.wf.workdir:
+            os.chdir(self.wf.workdir)
         self._add_jobs(joblist)
         prestart = getattr(self.runner, "prestart", None)
         if prestart is not None:
             prestart(sum(1 for js in self.order if js.cls[2]))
-        old_cwd = os.getcwd()
-        if old_cwd != self.wf.workdir:
-            os.chdir(self.wf.workdir)
         rfd, wfd = os.pipe()
         os.set_blocking(wfd, False)
         restore = install_signals(self, wfd) if self.opts.handle_signals else (lambda: None)

@@ -40,6 +40,8 @@ def set_workflow(workflow: Workflow | WorkflowRef | None) -> None:
     global _CURRENT, _LOAD_ERROR
     if workflow is None or isinstance(workflow, Workflow):
         _CURRENT = workflow
+        if workflow is not None and os.path.isdir(workflow.workdir):
+            os.chdir(workflow.workdir)
         return
     try:
         _CURRENT = get_workflow(workflow)
