@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
 import json
 import os
@@ -43,12 +44,15 @@ HANDLER_HEADER = "def __rulekit_handler__(log=None):"
 
 
 def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """Merge `extra` into `base` in place, recursing into nested dicts."""
+    """Merge `extra` into `base` in place, recursing into nested dicts.
+
+    Values are copied, so later merges into `base` never alter `extra` (the overrides are
+    merged again after every configfile: statement)."""
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
             deep_merge(base[key], value)
         else:
-            base[key] = value
+            base[key] = copy.deepcopy(value)
 
 
 @contextlib.contextmanager
@@ -92,7 +96,7 @@ class _Loader:
     def __init__(self, wf: Workflow, overrides: dict[str, Any]) -> None:
         self.wf = wf
         self.overrides = overrides
-        self.ns = make_namespace(wf)
+        self.ns = wf.namespace = make_namespace(wf)
         self.ns["__rulekit_args__"] = lambda *args, **kwargs: (args, kwargs)
         self.rule_spans: dict[str, Span] = {}
         self.anonymous = 0

@@ -1,0 +1,104 @@
+"""The command line through click's CliRunner: rule-file lookup, options, exit codes."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rulekit import __version__
+from rulekit.cli import cli, parse_key_values
+from rulekit.errors import UsageError
+
+DATA = Path(__file__).parent / "data" / "everything"
+
+
+def invoke(*args, cwd=None):
+    runner = CliRunner()
+    return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_version_and_help():
+    assert invoke("--version").output.strip() == f"rulekit, version {__version__}"
+    out = invoke("--help").output
+    for command in ["run", "plan", "dag", "list", "summary", "provenance", "check", "unlock", "clean"]:
+        assert command in out
+
+
+def test_check_ok_and_list_json(tmp_path):
+    shutil.copytree(DATA, tmp_path / "wf")
+    result = invoke("check", "-d", tmp_path / "wf")
+    assert result.exit_code == 0 and result.output.endswith(": ok (11 rules)\n")
+    data = json.loads(invoke("list", "-d", tmp_path / "wf", "--format", "json").output)
+    process = next(r for r in data["rules"] if r["name"] == "process")
+    assert process["output"] == ["work/{sample}.tmp", "work/{sample}.idx", "work/{sample}.log"]
+    assert process["input"] == ["<function sample_input>", "ref.txt"]
+    assert process["body"] == "shell"
+
+
+def test_list_table(tmp_path):
+    shutil.copytree(DATA, tmp_path / "wf")
+    out = invoke("list", "-d", tmp_path / "wf").output
+    assert "renamed" in out and "anonymous.txt" in out
+
+
+def test_check_reports_error_with_exit_2(tmp_path):
+    (tmp_path / "Rulesfile").write_text('rule a:\n    ouput: "a.txt"\n')
+    result = invoke("check", "-d", tmp_path)
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "Rulesfile:2:5: error: unknown directive 'ouput' - did you mean 'output'?\n"
+        '        ouput: "a.txt"\n'
+        "        ^\n")
+    assert "Traceback" not in result.output
+
+
+def test_snakefile_runs_unchanged(tmp_path):
+    (tmp_path / "Snakefile").write_text(
+        'SAMPLES = ["a", "b"]\n\nrule all:\n    input: expand("out/{s}.txt", s=SAMPLES)\n\n'
+        'rule make:\n    output: "out/{s}.txt"\n    shell: "echo {wildcards.s} > {output}"\n')
+    assert invoke("check", "-f", tmp_path / "Snakefile").exit_code == 0
+    assert invoke("check", "-d", tmp_path).exit_code == 0   # found without -f
+
+
+def test_rule_file_lookup_errors(tmp_path):
+    result = invoke("check", "-d", tmp_path)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: no rule file in {tmp_path}\n  looked for: Rulesfile, *.rules, Snakefile")
+    (tmp_path / "a.rules").write_text("")
+    (tmp_path / "b.rules").write_text("")
+    result = invoke("check", "-d", tmp_path)
+    assert result.output.startswith(f"error: several *.rules files in {tmp_path}: a.rules, b.rules")
+    assert invoke("check", "-d", tmp_path, "-f", "a.rules").exit_code == 0
+    result = invoke("check", "-f", tmp_path / "missing.rules")
+    assert result.exit_code == 2 and "error: rule file not found:" in result.output
+
+
+def test_only_rules_file_is_found(tmp_path):
+    (tmp_path / "pipeline.rules").write_text('rule a:\n    output: "a"\n')
+    result = invoke("check", "-d", tmp_path)
+    assert result.exit_code == 0 and "pipeline.rules: ok (1 rules)" in result.output
+
+
+def test_config_overrides_from_command_line(tmp_path):
+    (tmp_path / "Rulesfile").write_text(
+        'configfile: "c.yaml"\nrule a:\n    output: f"{config[\'name\']}-{config[\'n\']}-{config[\'deep\'][\'x\']}.txt"\n')
+    (tmp_path / "c.yaml").write_text("name: base\nn: 1\ndeep: {x: 0, y: 1}\n")
+    out = invoke("list", "-d", tmp_path, "--config", "n=5", "--config", "deep.x=yes",
+                 "--format", "json").output
+    assert json.loads(out)["rules"][0]["output"] == ["base-5-True.txt"]
+
+
+def test_config_item_without_equals_is_a_usage_error(tmp_path):
+    (tmp_path / "Rulesfile").write_text('rule a:\n    output: "a"\n')
+    result = invoke("check", "-d", tmp_path, "--config", "oops")
+    assert result.exit_code == 2
+    assert result.output == "error: --config item 'oops' has no '=' (expected KEY=VALUE)\n"
+
+
+def test_parse_key_values_reads_yaml_scalars():
+    assert parse_key_values(("a=1", "b=true", "c=x y", "d.e=2.5", "f="), "--config", nested=True) == {
+        "a": 1, "b": True, "c": "x y", "d": {"e": 2.5}, "f": ""}
+    with pytest.raises(UsageError):
+        parse_key_values(("=1",), "--config", nested=True)
