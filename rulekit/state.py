@@ -1,0 +1,420 @@
+"""The state side of a run, and the commands that read it (SPEC §2.4, §2.6, §3).
+
+    StateRecorder     the RunObserver that keeps `.rulekit/metadata.db` in step with a run:
+                      incomplete markers before jobs start, one record per output after
+    summary_rows      every known output: exists, rule, last run, status, why it would rerun
+    summary_frame     the same as a pandas DataFrame (`rulekit.summary()`)
+    provenance        how a file was made, recursively back to source files (a dict)
+    format_provenance that tree as indented text
+    clean_targets     the existing outputs of the targets' jobs (what `rulekit clean` removes)
+
+Paths are workdir-relative strings exactly as the planner uses them (the store's keys).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .dag import build_dag
+from .errors import RulekitError, UsageError
+from .fs import FileSystem
+from .hashing import file_checksum
+from .model import Job, Workflow, has_flag
+from .plan import DEFAULT_TRIGGERS, job_params, make_plan
+from .reasons import UpstreamRuns
+from .store import InputRecord, MetadataStore, OutputRecord, canonical_params
+
+__all__ = ["StateRecorder", "summary_rows", "summary_frame", "provenance",
+           "format_provenance", "clean_targets", "STATUSES"]
+
+STATUSES = ("ok", "missing", "incomplete", "would rerun", "no record")
+
+
+def _iso(t: float | None) -> str | None:
+    if not t:
+        return None
+    return _dt.datetime.fromtimestamp(t).isoformat(timespec="seconds")
+
+
+def _iso_ns(t_ns: int | None) -> str | None:
+    if t_ns is None:
+        return None
+    return _dt.datetime.fromtimestamp(t_ns / 1e9).isoformat(timespec="microseconds")
+
+
+# --------------------------------------------------------------------------- recording
+
+class StateRecorder:
+    """A RunObserver writing the metadata store: one transaction per scheduler step.
+
+    jobs_started: mark every output incomplete (committed before the jobs start, so a crash,
+    SIGKILL included, leaves them suspect). jobs_finished: for "done" jobs write a record
+    per output and clear the markers in the same transaction; for failed or cancelled jobs
+    clear the markers of outputs that are gone (the executor removed them) and keep those of
+    outputs that remain (--keep-incomplete, or a removal that failed): they stay suspect.
+    """
+
+    def __init__(self, store: MetadataStore, workflow: Workflow, run_id: str, *,
+                 checksums: bool = False, keep_incomplete: bool = False) -> None:
+        self.store = store
+        self.workflow = workflow
+        self.run_id = run_id
+        self.checksums = checksums
+        self.keep_incomplete = keep_incomplete
+        self.root = workflow.workdir
+        # path -> (mtime_ns, size, checksum): an input shared by many jobs is hashed once.
+        self._hashes: dict[str, tuple[int, int, str]] = {}
+
+    def _full(self, path: str) -> str:
+        return path if path.startswith("/") else os.path.join(self.root, path)
+
+    def jobs_started(self, jobs: Sequence[Job]) -> None:
+        self.store.mark_incomplete([str(p) for job in jobs for p in job.output], self.run_id)
+
+    def _checksum(self, path: str, mtime_ns: int, size: int) -> str | None:
+        known = self._hashes.get(path)
+        if known is not None and known[0] == mtime_ns and known[1] == size:
+            return known[2]
+        try:
+            digest = file_checksum(self._full(path))
+        except OSError:  # a directory() input, or gone meanwhile
+            return None
+        self._hashes[path] = (mtime_ns, size, digest)
+        return digest
+
+    def _inputs(self, job: Job, cache: dict[str, InputRecord | None]) -> list[InputRecord]:
+        records: list[InputRecord] = []
+        for p in job.input:
+            rec = cache.get(p, False)
+            if rec is False:
+                path = str(p)
+                try:
+                    st = os.stat(self._full(path))
+                except OSError:
+                    rec = None
+                else:
+                    checksum = None
+                    if self.checksums and not _isdir(st):
+                        checksum = self._checksum(path, st.st_mtime_ns, st.st_size)
+                    rec = InputRecord(path, st.st_mtime_ns, st.st_size, checksum)
+                cache[p] = rec
+            if rec is not None:
+                records.append(rec)
+        return records
+
+    def records_for(self, job: Job, start: float, end: float,
+                    cache: dict[str, InputRecord | None] | None = None) -> list[OutputRecord]:
+        """The records a finished job leaves, one per output."""
+        inputs = self._inputs(job, {} if cache is None else cache)
+        params = canonical_params(job_params(job))
+        rule, code = job.rule.name, job.rule.code_hash
+        wildcards = dict(job.wildcards)
+        logs = [str(p) for p in job.log]
+        return [OutputRecord(str(path), rule, wildcards, params, code, inputs, start, end,
+                             logs=logs, run_id=self.run_id) for path in job.output]
+
+    def jobs_finished(self, results: Sequence[Any]) -> None:
+        records: list[OutputRecord] = []
+        clear: list[str] = []
+        cache: dict[str, InputRecord | None] = {}
+        for res in results:
+            status = res.status
+            job = res.job
+            if status == "done":
+                records.extend(self.records_for(job, res.start, res.end, cache))
+                clear.extend(str(p) for p in job.output)
+            elif status in ("failed", "cancelled"):
+                clear.extend(str(p) for p in job.output
+                             if not os.path.lexists(self._full(str(p))))
+        if records:
+            self.store.put_many(records)  # one transaction; markers are cleared right after
+        if clear:
+            self.store.clear_incomplete(clear)
+
+    def early_cutoff(self, job: Job, reasons: Iterable[Any]) -> bool:
+        """With checksums on: may `job`, now ready, be skipped? Yes when it was planned only
+        because upstream jobs run and each input's content equals what its record holds
+        (same mtime and size: unchanged without reading; else compare content hashes).
+        On yes the record takes the inputs' new times, so later plans take the fast path."""
+        if not self.checksums or not job.output:
+            return False
+        if not all(isinstance(r, UpstreamRuns) for r in reasons):
+            return False
+        outputs = [str(p) for p in job.output]
+        records = self.store.get_many(outputs)
+        if len(records) != len(outputs) or any(
+                not os.path.lexists(self._full(p)) for p in outputs):
+            return False
+        record = records[outputs[0]]
+        if record.params != canonical_params(job_params(job)) or \
+                record.code_hash != job.rule.code_hash:
+            return False
+        recorded = {i[0]: i for i in record.inputs}
+        if set(recorded) != {str(p) for p in job.input}:
+            return False
+        for path, rec in recorded.items():
+            try:
+                st = os.stat(self._full(path))
+            except OSError:
+                return False
+            if rec[1] == st.st_mtime_ns and rec[2] == st.st_size:
+                continue
+            if len(rec) < 4 or not rec[3] or rec[2] != st.st_size:
+                return False
+            if self._checksum(path, st.st_mtime_ns, st.st_size) != rec[3]:
+                return False
+        fresh = self.records_for(job, record.start, record.end)
+        for new, old in zip(fresh, (records[p] for p in outputs)):
+            new.run_id, new.host, new.user = old.run_id, old.host, old.user
+            new.rulekit_version, new.python_version = old.rulekit_version, old.python_version
+        self.store.put_many(fresh)
+        return True
+
+
+def _isdir(st: os.stat_result) -> bool:
+    return (st.st_mode & 0o170000) == 0o040000
+
+
+# --------------------------------------------------------------------------- summary
+
+def summary_rows(workflow: Workflow, store: MetadataStore,
+                 targets: Sequence[str] | str = ()) -> list[dict[str, Any]]:
+    """Every known output, the targets' DAG first (in job order) then the store's other
+    records (sorted): path, exists, rule, job, last_run, status, reasons.
+
+    status is "incomplete" (a marker is set), "missing", "would rerun", "no record" (exists,
+    up to date by timestamps, never recorded) or "ok". Store records the current rule file
+    cannot make any more are listed with the reason "no rule makes this file now"."""
+    fs = FileSystem(workflow.workdir)
+    plan = make_plan(workflow, targets, fs=fs, store=store, rerun_triggers=DEFAULT_TRIGGERS)
+    records = store.all_records()
+    incomplete = store.incomplete()
+    extra = sorted((set(records) | set(incomplete)) - set(plan.dag.producer))
+    extra_plans = []
+    try:
+        if extra:
+            extra_plans.append(make_plan(workflow, extra, fs=fs, store=store))
+    except RulekitError:  # some recorded file cannot be made now: judge them one by one
+        for path in extra:
+            try:
+                extra_plans.append(make_plan(workflow, [path], fs=fs, store=store))
+            except RulekitError:
+                pass
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def add(path: str, job: Job | None, reasons: Sequence[Any]) -> None:
+        if path in seen:
+            return
+        seen.add(path)
+        record = records.get(path)
+        exists = fs.stat(path) is not None or os.path.lexists(os.path.join(fs.root, path))
+        texts = [r.describe() for r in reasons]
+        if path in incomplete:
+            status = "incomplete"
+        elif not exists:
+            status = "missing"
+        elif reasons:
+            status = "would rerun"
+        elif record is None:
+            status = "no record"
+        else:
+            status = "ok"
+        rows.append({"path": path, "exists": exists,
+                     "rule": job.rule.name if job else (record.rule if record else None),
+                     "job": job.name if job else None,
+                     "last_run": _iso(record.end) if record else None,
+                     "status": status, "reasons": texts})
+
+    for the_plan in (plan, *extra_plans):
+        for job in the_plan.dag.jobs:
+            reasons = the_plan.reasons_for(job)
+            for out in job.output:
+                add(str(out), job, reasons)
+    for path in extra:
+        if path not in seen:
+            add(path, None, [_Gone()])
+    return rows
+
+
+class _Gone:
+    @staticmethod
+    def describe() -> str:
+        return "no rule makes this file now"
+
+
+def _find_rule_file(directory: str) -> str:
+    for name in ("Rulesfile",):
+        if os.path.isfile(os.path.join(directory, name)):
+            return os.path.join(directory, name)
+    found = sorted(n for n in os.listdir(directory) if n.endswith(".rules"))
+    if len(found) == 1:
+        return os.path.join(directory, found[0])
+    if not found and os.path.isfile(os.path.join(directory, "Snakefile")):
+        return os.path.join(directory, "Snakefile")
+    raise UsageError(f"no single rule file in {os.path.abspath(directory)}",
+                     facts=[("looked for", "Rulesfile, one *.rules, Snakefile")],
+                     hint="pass file=... to name it")
+
+
+def summary_frame(directory: str | os.PathLike[str] = ".", file: str | None = None) -> Any:
+    """`rulekit.summary()`: summary_rows of the workflow in `directory` as a DataFrame."""
+    import pandas as pd
+
+    from .loader import load
+
+    directory = os.fspath(directory)
+    path = os.path.join(directory, file) if file else _find_rule_file(directory)
+    workflow = load(path)
+    with MetadataStore(workflow.workdir) as store:
+        rows = summary_rows(workflow, store)
+    return pd.DataFrame(rows, columns=["path", "exists", "rule", "job", "last_run",
+                                       "status", "reasons"])
+
+
+# --------------------------------------------------------------------------- provenance
+
+def _producible(workflow: Workflow, path: str) -> str | None:
+    for rule in workflow.rules.values():
+        if any(p.match(path) is not None for p in rule.output_patterns):
+            return rule.name
+    return None
+
+
+def provenance(workflow: Workflow, store: MetadataStore, path: str) -> dict[str, Any]:
+    """How `path` was made, recursively back to source files, from the store's records.
+
+    A made file: path, exists, mtime, rule, wildcards, params, code_hash, start, end,
+    duration, host, user, exit_status, versions, logs, run_id, and inputs (each a node of
+    the same kind plus `recorded`: the mtime/size/checksum seen when `path` was made, and
+    `changed_since`). A source file: {"path", "source": True, "exists", "mtime"}. A file a
+    rule makes but without a record: "source": False, "record": False. A file already
+    expanded elsewhere in the tree (shared input, or a cycle) appears once; later
+    occurrences carry "repeated": True only."""
+    root = workflow.workdir
+    records: dict[str, OutputRecord | None] = {}
+    expanded: set[str] = set()
+
+    def record_of(p: str) -> OutputRecord | None:
+        if p not in records:
+            records[p] = store.get(p)
+        return records[p]
+
+    def node(p: str) -> dict[str, Any]:
+        try:
+            st: os.stat_result | None = os.stat(os.path.join(root, p))
+        except OSError:
+            st = None
+        out: dict[str, Any] = {"path": p, "exists": st is not None,
+                               "mtime": _iso_ns(st.st_mtime_ns) if st else None}
+        rec = record_of(p)
+        if rec is None:
+            rule = _producible(workflow, p)
+            if rule is None:
+                out["source"] = True
+            else:
+                out.update(source=False, record=False, rule=rule)
+            return out
+        if p in expanded:
+            out.update(rule=rec.rule, repeated=True)
+            return out
+        expanded.add(p)
+        try:
+            params = json.loads(rec.params)
+        except ValueError:
+            params = rec.params
+        out.update(
+            source=False, rule=rec.rule, wildcards=dict(rec.wildcards), params=params,
+            code_hash=rec.code_hash, start=_iso(rec.start), end=_iso(rec.end),
+            duration=round(max(rec.end - rec.start, 0.0), 6), host=rec.host, user=rec.user,
+            exit_status=rec.exit_status, rulekit_version=rec.rulekit_version,
+            python_version=rec.python_version, logs=list(rec.logs), run_id=rec.run_id,
+            changed_since=bool(st and st.st_mtime > rec.end + 1.0))
+        inputs = []
+        for inp in rec.inputs:
+            child = node(inp[0])
+            checksum = inp[3] if len(inp) > 3 else None
+            child["recorded"] = {"mtime": _iso_ns(inp[1]), "mtime_ns": inp[1],
+                                 "size": inp[2], "checksum": checksum}
+            try:
+                now = os.stat(os.path.join(root, inp[0]))
+                child["changed_since"] = (now.st_mtime_ns, now.st_size) != (inp[1], inp[2])
+            except OSError:
+                child["changed_since"] = True
+            inputs.append(child)
+        out["inputs"] = inputs
+        return out
+
+    return node(os.path.normpath(path))
+
+
+def format_provenance(tree: dict[str, Any]) -> str:
+    """The provenance tree as indented text: one block per file, inputs as nested bullets."""
+    lines: list[str] = []
+
+    def emit(n: dict[str, Any], pad: str, bullet: str) -> None:
+        flags = [] if n.get("exists") else ["missing now"]
+        if n.get("changed_since"):
+            flags.append("changed since")
+        note = f" ({', '.join(flags)})" if flags else ""
+        head = f"{pad}{bullet}{n['path']}"
+        sub = pad + " " * len(bullet) + "  "
+        if n.get("source"):
+            head += f"  [source file, modified {n.get('mtime') or '-'}]{note}"
+        elif n.get("repeated"):
+            head += f"  <- rule {n['rule']} (shown above){note}"
+        elif n.get("record") is False:
+            head += f"  <- rule {n['rule']}, no record (made by hand or before rulekit){note}"
+        else:
+            head += f"  <- rule {n['rule']}{note}"
+        lines.append(head)
+        rec = n.get("recorded")
+        if rec:
+            used = f"{sub}when used: size {rec.get('size')}, mtime {rec.get('mtime')}"
+            lines.append(used + (f", blake2b {rec['checksum']}" if rec.get("checksum") else ""))
+        if n.get("source") or n.get("repeated") or "inputs" not in n:
+            return
+        if n.get("wildcards"):
+            lines.append(sub + "wildcards: " + ", ".join(
+                f"{k}={v}" for k, v in n["wildcards"].items()))
+        if n.get("params"):
+            lines.append(sub + "params: " + json.dumps(n["params"], sort_keys=True,
+                                                       default=str))
+        lines.append(f"{sub}code: {n.get('code_hash') or '-'}")
+        lines.append(f"{sub}ran: {n.get('start')} -> {n.get('end')} ({n.get('duration')} s)"
+                     f" on {n.get('host')} as {n.get('user')}, exit {n.get('exit_status')}")
+        lines.append(f"{sub}versions: rulekit {n.get('rulekit_version')}, "
+                     f"Python {n.get('python_version')}; run {n.get('run_id')}")
+        if n.get("logs"):
+            lines.append(sub + "logs: " + ", ".join(n["logs"]))
+        for child in n["inputs"]:
+            emit(child, sub, "- ")
+
+    emit(tree, "", "")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- clean
+
+def clean_targets(workflow: Workflow, targets: Sequence[str] | str = (), *,
+                  include_protected: bool = False) -> list[str]:
+    """Existing outputs of the jobs the targets need (default target if none), sorted.
+
+    Only paths a job of the DAG produces: source files (inputs no rule makes) never appear.
+    protected() outputs are left out unless `include_protected`."""
+    fs = FileSystem(workflow.workdir)
+    dag = build_dag(workflow, targets, fs)
+    found: set[str] = set()
+    for job in dag.jobs:
+        protected = {i for i, o in enumerate(job.rule.output) if has_flag(o, "protected")}
+        for i, out in enumerate(job.output):
+            if i in protected and not include_protected:
+                continue
+            path = str(out)
+            if fs.stat(path) is not None or os.path.lexists(os.path.join(fs.root, path)):
+                found.add(path)
+    return sorted(found)
