@@ -11,16 +11,16 @@ directory as cwd (input functions and bodies use relative paths), restored after
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import loader
 from .errors import UsageError
 from .executor.base import ExecOptions, RunResult
+from .loader import working_directory
 from .locks import OutputLock
 from .model import Job
 from .model import Workflow as WorkflowModel
@@ -29,16 +29,6 @@ from .reasons import WaitingForCheckpoint
 from .store import MetadataStore
 
 __all__ = ["load", "Workflow", "PlanOptions", "summary"]
-
-
-@contextlib.contextmanager
-def working_directory(path: str) -> Iterator[None]:
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from .patterns import Pattern, WildcardError, wildcard_names
 from .source import Span, compile_block, compile_value, register_source
 from .syntax import Directive, Keyword, PyChunk, RuleDecl, Value
 
-__all__ = ["load", "DIRECTIVES", "UNSUPPORTED", "deep_merge"]
+__all__ = ["load", "DIRECTIVES", "UNSUPPORTED", "deep_merge", "working_directory"]
 
 IO_DIRECTIVES = ("input", "output", "params", "log")
 BODIES = ("run", "shell", "script")
@@ -56,7 +56,8 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def _cwd(path: str) -> Iterator[None]:
+def working_directory(path: str) -> Iterator[None]:
+    """Run a block with `path` as cwd (input functions and top-level code use relative paths)."""
     old = os.getcwd()
     os.chdir(path)
     try:
@@ -79,7 +80,7 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
         raise LoadError(f"working directory not found: {wf.workdir}")
     if cores is not None:
         wf.cores = cores
-    with _cwd(wf.workdir):
+    with working_directory(wf.workdir):
         # --configfile files and --config items override every configfile: statement, in
         # that order: they are re-applied after each statement (Snakemake's precedence).
         overrides: dict[str, Any] = {}
