@@ -68,6 +68,7 @@ class StateRecorder:
         self.root = workflow.workdir
         # path -> (mtime_ns, size, checksum): an input shared by many jobs is hashed once.
         self._hashes: dict[str, tuple[int, int, str]] = {}
+        self._params_cache: dict[tuple[Any, ...], str] = {}
 
     def _full(self, path: str) -> str:
         return path if path.startswith("/") else os.path.join(self.root, path)
@@ -106,11 +107,28 @@ class StateRecorder:
                 records.append(rec)
         return records
 
+    def _params(self, job: Job) -> str:
+        # Most jobs of a rule share their params: encode each distinct set once. Types are
+        # part of the key (1, 1.0 and True are equal but are stored differently).
+        values = job.params
+        try:
+            key = (job.rule.name, tuple(values), tuple(map(type, values)))
+            return self._params_cache[key]
+        except TypeError:  # an unhashable value (a list, a dict)
+            return canonical_params(job_params(job))
+        except KeyError:
+            pass
+        text = canonical_params(job_params(job))
+        if len(self._params_cache) > 10_000:
+            self._params_cache.clear()
+        self._params_cache[key] = text
+        return text
+
     def records_for(self, job: Job, start: float, end: float,
                     cache: dict[str, InputRecord | None] | None = None) -> list[OutputRecord]:
         """The records a finished job leaves, one per output."""
         inputs = self._inputs(job, {} if cache is None else cache)
-        params = canonical_params(job_params(job))
+        params = self._params(job)
         rule, code = job.rule.name, job.rule.code_hash
         wildcards = dict(job.wildcards)
         logs = [str(p) for p in job.log]
@@ -150,7 +168,7 @@ class StateRecorder:
                 not os.path.lexists(self._full(p)) for p in outputs):
             return False
         record = records[outputs[0]]
-        if record.params != canonical_params(job_params(job)) or \
+        if record.params != self._params(job) or \
                 record.code_hash != job.rule.code_hash:
             return False
         recorded = {i[0]: i for i in record.inputs}

@@ -405,3 +405,23 @@ def test_clean_targets_source_matching_an_output_pattern(proj: Any) -> None:
     assert clean_targets(wf, ["keep"]) == ["raw/x.out"]
     assert clean_targets(wf, ["keep"], include_protected=True) == ["keep.txt", "raw/x.out"]
     assert (proj.root / "raw/x.txt").exists()
+
+
+def test_params_encoded_per_job_even_when_equal_across_types(proj: Any) -> None:
+    # 1 == True == 1.0 in Python, but the store must keep each as written.
+    proj.rules("""
+        VALUES = {"x": 1, "y": True, "z": 1.0, "w": [1, 2]}
+
+        rule all:
+            input: "a/x.txt", "a/y.txt", "a/z.txt", "a/w.txt"
+
+        rule a:
+            output: "a/{s}.txt"
+            params: v=lambda wc: VALUES[wc.s]
+            shell: "echo {params.v} > {output}"
+    """)
+    proj.run()
+    assert {s: json.loads(proj.store.get(f"a/{s}.txt").params)["v"]
+            for s in "xyzw"} == {"x": 1, "y": True, "z": 1.0, "w": [1, 2]}
+    assert proj.store.get("a/y.txt").params == '{"v": true}'
+    assert proj.plan() == []
