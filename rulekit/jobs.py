@@ -1,0 +1,265 @@
+"""Jobs from rules: everything the DAG builder does to turn a rule plus wildcards into a Job.
+
+A rule is prepared once (`RuleInfo`: output formats, compiled input/params/log strings);
+per job, `job_inputs` evaluates the inputs (strings, lists, input functions, `unpack()`,
+checkpoint waits) and `finish_job` fills in log, benchmark, threads, resources and params
+once the inputs are known. `call_with_known_args` calls a user function with the
+arguments it asks for (Snakemake's convention).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from .errors import LoadError
+from .model import (
+    AnnotatedPath,
+    FlaggedCallable,
+    IncompleteCheckpoint,
+    Job,
+    NamedList,
+    Rule,
+    Unpack,
+    Wildcards,
+)
+from .patterns import Pattern, WildcardError
+
+__all__ = ["EMPTY", "RuleInfo", "call_with_known_args", "finish_job", "flatten",
+           "job_inputs", "job_key", "new_job"]
+
+# Shared by every job without params/log/resources: treat job io as read-only.
+EMPTY = NamedList()
+_NO_RESOURCES: dict[str, Any] = {}
+_KNOWN_ARGS = ("wildcards", "input", "output", "threads", "resources")
+
+def _arg_plan(func: Callable[..., Any]) -> list[str]:
+    """Which of wildcards/input/output/threads/resources `func` takes, in its order.
+
+    A parameter with a known name gets that value; any other positional parameter gets
+    the value at its position in Snakemake's order (wildcards, input, output, ...).
+    """
+    target = func.func if isinstance(func, FlaggedCallable) else func
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):
+        return ["wildcards"]
+    plan: list[str] = []
+    for i, p in enumerate(sig.parameters.values()):
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            break
+        if p.name in _KNOWN_ARGS:
+            plan.append(p.name)
+        elif p.default is not p.empty:
+            break
+        elif i < len(_KNOWN_ARGS):
+            plan.append(_KNOWN_ARGS[i])
+    return plan
+
+
+_ARG_PLANS: dict[int, tuple[Callable[..., Any], list[str]]] = {}
+
+
+def call_with_known_args(func: Callable[..., Any], values: dict[str, Any]) -> Any:
+    """Call an input/params/threads function with the arguments it asks for."""
+    cached = _ARG_PLANS.get(id(func))
+    if cached is None or cached[0] is not func:
+        cached = (func, _arg_plan(func))
+        _ARG_PLANS[id(func)] = cached
+    return func(*(values[name] for name in cached[1]))
+
+
+class Fmt:
+    """A string value formatted with wildcards, compiled once."""
+
+    __slots__ = ("text", "fmt", "flags")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.flags = getattr(text, "flags", None) or None
+        self.fmt: str | None = None if ("{" not in text and "}" not in text) else Pattern(text).fmt
+
+    def __call__(self, wc: dict[str, str]) -> str:
+        value = self.text if self.fmt is None else self.fmt.format_map(wc)
+        if self.flags is not None and self.fmt is not None:
+            return AnnotatedPath(value, self.flags)
+        return value
+
+
+class RuleInfo:
+    """Everything about a rule the DAG builder needs per job, prepared once."""
+
+    __slots__ = ("rule", "out_fmts", "inputs", "static_names", "params", "params_names",
+                 "log", "benchmark", "has_wildcards", "simple_params")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.out_fmts = [p.fmt if not p.is_plain else None for p in rule.output_patterns]
+        self.has_wildcards = any(not p.is_plain for p in rule.output_patterns)
+        # inputs: (kind, name, payload): "s" one pattern, "l" a list, "f" function, "u" unpack
+        self.inputs: list[tuple[str, str | None, Any]] = []
+        static = True
+        names: dict[str, int | tuple[int, int]] = {}
+        pos = 0
+        for name, value in rule.input:
+            if isinstance(value, Unpack):
+                self.inputs.append(("u", name, value.func))
+                static = False
+            elif callable(value):
+                self.inputs.append(("f", name, value))
+                static = False
+            elif isinstance(value, str):
+                self.inputs.append(("s", name, Fmt(value)))
+                if name is not None:
+                    names[name] = pos
+                pos += 1
+            else:
+                items = [Fmt(v) for v in flatten(value)]
+                self.inputs.append(("l", name, items))
+                if name is not None:
+                    names[name] = (pos, pos + len(items))
+                pos += len(items)
+        self.static_names = names if static else None
+        self.params: list[tuple[str | None, Any]] = []
+        pnames: dict[str, int | tuple[int, int]] = {}
+        self.simple_params = True
+        for i, (name, value) in enumerate(rule.params):
+            if name is not None:
+                pnames[name] = i
+            if isinstance(value, str):
+                try:
+                    self.params.append((name, Fmt(value)))
+                except WildcardError:
+                    self.params.append((name, value))
+            else:
+                self.params.append((name, value))
+                if callable(value):
+                    self.simple_params = False
+        self.params_names = pnames
+        self.log = [Fmt(p) for p in rule.log]
+        self.benchmark = Fmt(rule.benchmark) if rule.benchmark else None
+
+
+def flatten(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        out: list[Any] = []
+        for v in value:
+            out.extend(flatten(v))
+        return out
+    return [value]
+
+
+def new_job(rule: Rule, wc: dict[str, str], outputs: list[str]) -> Job:
+    """A job with its outputs set; inputs, params etc. come from job_inputs/finish_job."""
+    return Job(rule, wc, EMPTY, NamedList(outputs, rule.output_names),
+               EMPTY, EMPTY, None, 1, _NO_RESOURCES)
+
+
+def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | None]:
+    """The job's inputs, and (checkpoint rule, its output) if an input function waits."""
+    wc = job.wildcards
+    if info.static_names is not None:
+        items: list[str] = []
+        for kind, _, payload in info.inputs:
+            if kind == "s":
+                items.append(payload(wc))
+            else:
+                items.extend(f(wc) for f in payload)
+        return NamedList(items, info.static_names), None
+    items = []
+    names: dict[str, int | tuple[int, int]] = {}
+    waiting: tuple[str, str] | None = None
+    wcs = Wildcards.from_dict(wc)
+    for kind, name, payload in info.inputs:
+        start = len(items)
+        if kind == "s":
+            items.append(payload(wc))
+        elif kind == "l":
+            items.extend(f(wc) for f in payload)
+        else:
+            try:
+                result = payload(wcs)
+            except IncompleteCheckpoint as exc:
+                if waiting is None:
+                    waiting = (exc.rule, exc.path)
+                continue
+            except Exception as exc:  # noqa: BLE001 - user code
+                raise LoadError(
+                    f"input function of rule {info.rule.name} failed: "
+                    f"{type(exc).__name__}: {exc}",
+                    info.rule.spans.get("input", info.rule.span),
+                    facts=[("Job", job.name)]) from exc
+            if kind == "u":
+                if isinstance(result, dict):
+                    for k, v in result.items():
+                        s = len(items)
+                        items.extend(flatten(v))
+                        names[k] = s if isinstance(v, str) else (s, len(items))
+                    continue
+                items.extend(flatten(result))
+                continue
+            flags = getattr(payload, "flags", None)
+            values = flatten(result)
+            for v in values:
+                if not isinstance(v, str):
+                    raise LoadError(
+                        f"input function of rule {info.rule.name} returned "
+                        f"{type(v).__name__}, not a path (use unpack() for a dict)",
+                        info.rule.spans.get("input", info.rule.span),
+                        facts=[("Job", job.name)])
+                items.append(AnnotatedPath(v, flags) if flags else v)
+            if name is not None:
+                names[name] = start if isinstance(result, str) else (start, len(items))
+            continue
+        if name is not None:
+            names[name] = start if kind == "s" else (start, len(items))
+    return NamedList(items, names), waiting
+
+def finish_job(info: RuleInfo, job: Job) -> None:
+    """params, log, benchmark, threads, resources once inputs are known."""
+    rule = info.rule
+    wc = job.wildcards
+    if info.log:
+        job.log = NamedList([f(wc) for f in info.log], rule.log_names)
+    if info.benchmark is not None:
+        job.benchmark = info.benchmark(wc)
+    values: dict[str, Any] | None = None
+    threads = rule.threads
+    if callable(threads):
+        values = _values(job)
+        threads = call_with_known_args(threads, values)
+    job.threads = int(threads)
+    if rule.resources:
+        res = {}
+        for k, v in rule.resources.items():
+            if callable(v):
+                values = values or _values(job)
+                v = call_with_known_args(v, values)
+            res[k] = v
+        job.resources = res
+    if info.params:
+        items = []
+        for _, v in info.params:
+            if isinstance(v, Fmt):
+                try:
+                    v = v(wc)
+                except (KeyError, IndexError, ValueError):
+                    v = v.text
+            elif callable(v):
+                values = values or _values(job)
+                values["threads"] = job.threads
+                values["resources"] = job.resources
+                v = call_with_known_args(v, values)
+            items.append(v)
+        job.params = NamedList(items, info.params_names)
+
+
+def _values(job: Job) -> dict[str, Any]:
+    return {"wildcards": Wildcards.from_dict(job.wildcards), "input": job.input,
+            "output": job.output, "threads": job.threads, "resources": job.resources}
+
+
+def job_key(job: Job) -> tuple[str, tuple[str, ...]]:
+    outputs = tuple(job.output)
+    return (job.rule.name, outputs if outputs else tuple(job.wildcards.values()))

@@ -1,0 +1,144 @@
+"""The errors of job resolution (SPEC §2.3), built in the DESIGN §4 shape.
+
+`Unresolvable` is the builder's internal record of a file nothing can make, with why each
+candidate rule failed; `missing_error` turns it into the user-facing `MissingInputError`
+(explaining, for every rule, why its output patterns do or do not fit). `ambiguous_error`
+and `cycle_error` build the other two resolution errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .errors import AmbiguousRuleError, CycleError, MissingInputError
+from .model import Job, Rule, Workflow
+from .patterns import _split
+
+__all__ = ["Unresolvable", "ambiguous_error", "cycle_error", "missing_error"]
+
+_MAX_TRIED = 8
+
+
+class Unresolvable(Exception):
+    """A file that does not exist and that no rule can make (internal control flow)."""
+
+    def __init__(self, path: str, needed_by: Job | None,
+                 matched: list[tuple[Rule, str, Unresolvable | None]]) -> None:
+        super().__init__(path)
+        self.path = path
+        self.needed_by = needed_by
+        # rules whose output matched, with why they failed: a deeper failure, or None with
+        # a text (recursion) in the middle slot
+        self.matched = matched
+
+
+
+def _needer(job: Job | None) -> str:
+    if job is None:
+        return "the command line (a target)"
+    return f"{job.name} ({job.rule.span})"
+
+
+def _pattern_for(rule: Rule, path: str) -> str:
+    for text, pat in zip(rule.output, rule.output_patterns):
+        if pat.match(path) is not None:
+            return str(text)
+    return str(rule.output[0]) if rule.output else ""
+
+
+def _explain(workflow: Workflow, rule: Rule, path: str) -> str:
+    """Why `rule` cannot make `path` by its output patterns alone."""
+    for text, pat in zip(rule.output, rule.output_patterns):
+        if pat.match(path) is not None:
+            return f"rule {rule.name}: output pattern {str(text)!r} matches"
+        regex: list[str] = []
+        constraints: dict[str, str] = {}
+        seen: set[str] = set()
+        for literal, name, constraint in _split(str(text)):
+            regex.append(re.escape(literal))
+            if name is None:
+                continue
+            if name in seen:
+                regex.append(f"(?P={name})")
+                continue
+            seen.add(name)
+            regex.append(f"(?P<{name}>.+)")
+            rx = (constraint or rule.wildcard_constraints.get(name)
+                  or workflow.wildcard_constraints.get(name))
+            if rx:
+                constraints[name] = rx
+        m = re.fullmatch("".join(regex), path, re.DOTALL)
+        if m is None:
+            continue
+        for name, rx in constraints.items():
+            value = m.group(name)
+            if re.fullmatch(rx, value, re.DOTALL) is None:
+                return (f"rule {rule.name}: wildcard {{{name}}} value {value!r} "
+                        f"fails constraint {rx!r}")
+    if len(rule.output) == 1:
+        return f"rule {rule.name}: output pattern {str(rule.output[0])!r} does not match"
+    shown = ", ".join(repr(str(o)) for o in rule.output)
+    return f"rule {rule.name}: no output pattern matches ({shown})"
+
+
+def missing_error(workflow: Workflow, err: Unresolvable) -> MissingInputError:
+    # Follow single-candidate chains down to the root cause, unless another rule came
+    # close (its pattern fits but a constraint fails): then this level says more.
+    while len(err.matched) == 1 and err.matched[0][2] is not None:
+        near = [r for r in workflow.rules.values() if r.output and r is not err.matched[0][0]
+                and "fails constraint" in _explain(workflow, r, err.path)]
+        if near:
+            break
+        err = err.matched[0][2]
+    path, needed_by = err.path, err.needed_by
+    why = {r.name: (text, deeper) for r, text, deeper in err.matched}
+    lines: list[str] = []
+    rules = [r for r in workflow.rules.values() if r.output]
+    for rule in rules:
+        if rule.name in why:
+            text, deeper = why[rule.name]
+            lines.append(text if deeper is None else
+                         f"rule {rule.name}: its input {deeper.path!r} is missing")
+        else:
+            lines.append(_explain(workflow, rule, path))
+    if len(lines) > _MAX_TRIED:
+        more = len(lines) - _MAX_TRIED
+        lines = lines[:_MAX_TRIED] + [f"... and {more} more rule{'s' if more > 1 else ''}"]
+    span = needed_by.rule.spans.get("input", needed_by.rule.span) if needed_by else None
+    return MissingInputError(
+        f"no rule can make {path!r} and the file does not exist",
+        span,
+        facts=[("File", path), ("Needed by", _needer(needed_by)),
+               ("Rules tried", "\n".join(lines) if lines else "none (no rule has outputs)")],
+        hint="create the file, fix the path, or add a rule whose output pattern matches it")
+
+
+def ambiguous_error(path: str, needed_by: Job | None, rules: list[Rule]) -> AmbiguousRuleError:
+    """Several rules can make `path` and ruleorder does not pick one."""
+    names = ", ".join(r.name for r in rules)
+    lines = "\n".join(
+        f"rule {r.name}: output {_pattern_for(r, path)!r} ({r.span})" for r in rules)
+    return AmbiguousRuleError(
+        f"ambiguous rules for {path!r}: {names} can all make it",
+        facts=[("File", path), ("Needed by", _needer(needed_by)), ("Rules", lines)],
+        hint=f"add 'ruleorder: {' > '.join(r.name for r in rules)}' to prefer one, "
+             "or make the output patterns distinct (e.g. wildcard_constraints)")
+
+
+def cycle_error(stack: Sequence[tuple[str | None, Job]], path: str | None) -> CycleError:
+    """The jobs on `stack` (file asked for, job) lead back to the first one via `path`."""
+    parts: list[str] = []
+    for file, job in stack:
+        if file is not None:
+            parts.append(file)
+        parts.append(f"rule {job.rule.name}")
+    parts.append(path or "?")
+    text = " -> ".join(parts)
+    first = stack[0][1]
+    return CycleError(
+        f"cycle in the job graph: {text}",
+        first.rule.spans.get("input", first.rule.span),
+        facts=[("Cycle", text)],
+        hint="a rule's output must not be needed, directly or through other rules, "
+             "by its own inputs")
