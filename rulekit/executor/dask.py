@@ -1,0 +1,300 @@
+"""The Dask executor: rulekit's scheduler in the driver, jobs on a Dask cluster.
+
+    make_dask_execute(address, cores, batch_size)(workflow, jobs, options) -> RunResult
+
+The driver keeps everything that decides (order, cores, resources, failures, retries, output
+checks, temp removal, locks, metadata: local.Scheduler). `DaskRunner` only ships Tasks, plain
+picklable data, to Dask workers, where `worker.run_task` runs them exactly as in a local
+worker; a worker process loads the workflow once (cached by WorkflowRef). A shared filesystem
+is assumed: workers read inputs and write outputs at the same paths as the driver.
+
+Batching: with batch size B > 1 the scheduler is allowed B jobs per cluster slot, and the
+tasks submitted in one scheduling step are packed into Dask tasks of at most B jobs each,
+spread over the free slots. A batch reports when its last job ends, so batch tiny jobs only.
+
+`localrules` (and `localrule: True`) jobs run in the driver through the local runner.
+
+Importing this module raises ImportError when `distributed` is missing (api.py turns that
+into a clear message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import select
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import distributed  # noqa: F401 - ImportError here means: no dask executor
+
+from ..model import Workflow
+from .base import ExecOptions, Outcome, RunResult, Task, WorkflowRef, default_cores
+
+__all__ = ["DaskRunner", "make_dask_execute", "run_chunk"]
+
+_LOCAL_POLL_S = 0.05   # while localrules run in the driver, how often Dask results are looked at
+
+
+def run_chunk(ref: WorkflowRef, tasks: Sequence[Task]) -> list[Outcome]:
+    """What one Dask task runs on a worker: `tasks` one after another, in the workflow's
+    directory, with the workflow loaded once per worker process (worker.get_workflow caches
+    it by rule file and config)."""
+    from . import worker
+
+    if os.getcwd() != ref.workdir:
+        try:
+            os.chdir(ref.workdir)
+        except OSError as exc:
+            now = time.time()
+            return [Outcome(t.jobid, False, now, now,
+                            f"cannot enter {ref.workdir} on this Dask worker ({exc}); "
+                            "the Dask executor needs a shared filesystem") for t in tasks]
+    out = []
+    for task in tasks:
+        if task.kind != "shell":
+            task.workflow = ref
+        out.append(worker.run_task(task))
+    return out
+
+
+def _is_local(workflow: Workflow, rule: str) -> bool:
+    if rule in workflow.localrules:
+        return True
+    r = workflow.rules.get(rule)
+    return bool(r is not None and getattr(r, "localrule", False))
+
+
+class DaskRunner:
+    """JobRunner on a `distributed.Client`. `slots` is how many Dask tasks may run at once
+    (the cluster's threads, or --cores); `batch_size` the most jobs packed in one Dask task."""
+
+    def __init__(self, workflow: Workflow, client: Any, slots: int, batch_size: int = 1,
+                 start_method: str | None = None) -> None:
+        self.workflow = workflow
+        self.client = client
+        self.slots = max(1, slots)
+        self.batch_size = max(1, batch_size)
+        self.start_method = start_method
+        self.ref = WorkflowRef(workflow.path, workflow.config, workflow.workdir)
+        self.buffer: list[Task] = []           # submitted, not yet sent (packed in wait())
+        self.inflight: dict[Any, list[Task]] = {}   # future -> its tasks
+        self.done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.rfd, self.wfd = os.pipe()
+        os.set_blocking(self.rfd, False)
+        os.set_blocking(self.wfd, False)
+        self.local: Any = None                  # pool.LocalRunner for localrules, made lazily
+        self.local_pending = 0
+        self.closed = False
+
+    # -- JobRunner ---------------------------------------------------------------------
+
+    def capacity(self, task: Task) -> bool:
+        return True
+
+    def free_slots(self, kind: str) -> int:
+        return 1 << 30   # Dask queues what exceeds the cluster; the scheduler bounds cores
+
+    def submit(self, tasks: Sequence[Task]) -> None:
+        remote = []
+        for task in tasks:
+            if _is_local(self.workflow, task.rule):
+                self._local_runner().submit([task])
+                self.local_pending += 1
+            else:
+                remote.append(task)
+        self.buffer.extend(remote)
+
+    def wait(self, timeout: float | None, wakeup_fd: int | None = None) -> list[Outcome]:
+        self._flush()
+        out = self._collect()
+        if out:
+            return out
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if self.local_pending:
+                step = _LOCAL_POLL_S if left is None else min(left, _LOCAL_POLL_S)
+                got = self.local.wait(step, self.rfd)
+                self.local_pending -= len(got)
+                out.extend(got)
+                if wakeup_fd is not None and _readable(wakeup_fd):
+                    break
+            else:
+                if not self.inflight and left is None:
+                    break   # nothing could ever wake us
+                fds = [self.rfd] + ([wakeup_fd] if wakeup_fd is not None else [])
+                select.select(fds, [], [], left)
+            out.extend(self._collect())
+            if out or (deadline is not None and time.monotonic() >= deadline):
+                break
+            if wakeup_fd is not None and _readable(wakeup_fd):
+                break
+        return out
+
+    def terminate(self, grace: float) -> list[Outcome]:
+        now = time.time()
+        out = [Outcome(t.jobid, False, now, now, "terminated") for t in self.buffer]
+        self.buffer.clear()
+        futures = list(self.inflight)
+        if futures:
+            with contextlib.suppress(Exception):
+                self.client.cancel(futures, force=True)
+        for tasks in self.inflight.values():
+            out.extend(Outcome(t.jobid, False, now, now, "terminated") for t in tasks)
+        self.inflight.clear()
+        if self.local is not None:
+            out.extend(self.local.terminate(grace))
+            self.local_pending = 0
+        return out
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.inflight:
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(self.inflight), force=True)
+            self.inflight.clear()
+        if self.local is not None:
+            self.local.close()
+        os.close(self.rfd)
+        os.close(self.wfd)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _local_runner(self) -> Any:
+        if self.local is None:
+            from .pool import LocalRunner
+
+            self.local = LocalRunner(self.workflow, default_cores(), self.start_method)
+        return self.local
+
+    def _chunks(self, tasks: list[Task]) -> list[list[Task]]:
+        """Pack tasks into batches of at most batch_size, using as many free slots as helps."""
+        n = len(tasks)
+        free = max(1, self.slots - len(self.inflight))
+        count = max(-(-n // self.batch_size), min(n, free))
+        size, extra = divmod(n, count)
+        chunks, i = [], 0
+        for k in range(count):
+            j = i + size + (1 if k < extra else 0)
+            chunks.append(tasks[i:j])
+            i = j
+        return chunks
+
+    def _flush(self) -> None:
+        if not self.buffer:
+            return
+        tasks, self.buffer = self.buffer, []
+        for chunk in self._chunks(tasks):
+            key = f"rulekit-{chunk[0].rule}-{chunk[0].jobid}-{os.urandom(4).hex()}"
+            fut = self.client.submit(run_chunk, self.ref, chunk, key=key, pure=False)
+            self.inflight[fut] = chunk
+            fut.add_done_callback(self._on_done)
+
+    def _on_done(self, fut: Any) -> None:
+        """Runs on the client's event-loop thread: hand over and wake the driver."""
+        self.done.put(fut)
+        with contextlib.suppress(OSError):
+            os.write(self.wfd, b"x")
+
+    def _collect(self) -> list[Outcome]:
+        with contextlib.suppress(OSError):
+            while os.read(self.rfd, 4096):
+                pass
+        ready = []
+        while True:
+            try:
+                fut = self.done.get_nowait()
+            except queue.Empty:
+                break
+            if fut in self.inflight:
+                ready.append(fut)
+        if not ready:
+            return []
+        out: list[Outcome] = []
+        ok = [f for f in ready if f.status == "finished"]
+        results: list[Any] = []
+        if ok:
+            try:
+                results = self.client.gather(ok, errors="skip")
+            except Exception:   # noqa: BLE001 - turned into failed outcomes below
+                results = []
+        got = dict(zip([f.key for f in ok], results, strict=False)) if len(results) == len(ok) else {}
+        for fut in ready:
+            tasks = self.inflight.pop(fut)
+            value = got.get(fut.key)
+            if value is not None:
+                out.extend(value)
+                continue
+            out.extend(_lost(tasks, fut))
+        return out
+
+
+def _lost(tasks: Sequence[Task], fut: Any) -> list[Outcome]:
+    now = time.time()
+    why = fut.status
+    if fut.status == "error":
+        with contextlib.suppress(Exception):
+            exc = fut.exception(timeout=1)
+            why = f"{type(exc).__name__}: {exc}"
+    text = f"the Dask task running this job did not finish ({why})"
+    return [Outcome(t.jobid, False, now, now, text) for t in tasks]
+
+
+def _readable(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def make_dask_execute(address: str | None = None, cores: int | None = None,
+                      batch_size: int | None = None,
+                      ) -> Callable[[Workflow, Iterable[Any], ExecOptions], RunResult]:
+    """An `execute(workflow, jobs, options)` running jobs on Dask: on the scheduler at
+    `address`, or on a LocalCluster of `cores` single-threaded worker processes made (and
+    closed) by the run. `batch_size`: most jobs per Dask task (default 1)."""
+
+    def execute(workflow: Workflow, jobs: Iterable[Any], options: ExecOptions) -> RunResult:
+        from .local import execute as local_execute
+
+        batch = max(1, batch_size or 1)
+        with _client(address, cores or options.cores) as client:
+            slots = sum(client.nthreads().values()) or 1
+            if address and cores:   # --cores caps how much of a shared cluster this run uses
+                slots = min(slots, cores)
+            runner = DaskRunner(workflow, client, slots, batch, options.start_method)
+            options.runner = runner
+            options.cores = slots * batch
+            if batch > 1:
+                options.max_batch = min(options.max_batch, batch)
+            try:
+                return local_execute(workflow, jobs, options)
+            finally:
+                runner.close()
+
+    return execute
+
+
+@contextlib.contextmanager
+def _client(address: str | None, cores: int | None) -> Any:
+    from distributed import Client, LocalCluster
+
+    if address:
+        client = Client(address, timeout="30s")
+        try:
+            client.wait_for_workers(1, timeout=60)
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(n_workers=cores or default_cores(), threads_per_worker=1,
+                           processes=True, dashboard_address=None, host="127.0.0.1",
+                           silence_logs=logging.ERROR)
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
