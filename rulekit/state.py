@@ -225,18 +225,17 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
 
-    def add(path: str, job: Job | None, reasons: Sequence[Any]) -> None:
+    def add(path: str, job: Job | None, texts: list[str]) -> None:
         if path in seen:
             return
         seen.add(path)
         record = records.get(path)
         exists = fs.stat(path) is not None or os.path.lexists(os.path.join(fs.root, path))
-        texts = [r.describe() for r in reasons]
         if path in incomplete:
             status = "incomplete"
         elif not exists:
             status = "missing"
-        elif reasons:
+        elif texts and job is not None:
             status = "would rerun"
         elif record is None:
             status = "no record"
@@ -250,25 +249,18 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
 
     for the_plan in (plan, *extra_plans):
         for job in the_plan.dag.jobs:
-            reasons = the_plan.reasons_for(job)
+            texts = [r.describe() for r in the_plan.reasons_for(job)]
             for out in job.output:
-                add(str(out), job, reasons)
+                add(str(out), job, texts)
     for path in extra:
         if path not in seen:
-            add(path, None, [_Gone()])
+            add(path, None, ["no rule makes this file now"])
     return rows
 
 
-class _Gone:
-    @staticmethod
-    def describe() -> str:
-        return "no rule makes this file now"
-
-
 def _find_rule_file(directory: str) -> str:
-    for name in ("Rulesfile",):
-        if os.path.isfile(os.path.join(directory, name)):
-            return os.path.join(directory, name)
+    if os.path.isfile(os.path.join(directory, "Rulesfile")):
+        return os.path.join(directory, "Rulesfile")
     found = sorted(n for n in os.listdir(directory) if n.endswith(".rules"))
     if len(found) == 1:
         return os.path.join(directory, found[0])

@@ -281,6 +281,9 @@ def test_summary_rows_statuses(proj: Any) -> None:
         "last_run": rows["old/gone.txt"]["last_run"], "status": "missing",
         "reasons": ["no rule makes this file now"]}
     assert list(rows) == ["a/x.txt", "b/x.txt", "c/x.txt", "old/gone.txt"]
+    proj.write("old/gone.txt", "still here")
+    gone = summary_rows(proj.wf(), proj.store)[-1]
+    assert (gone["status"], gone["reasons"]) == ("ok", ["no rule makes this file now"])
 
 
 def test_summary_no_record_and_other_targets(proj: Any) -> None:
