@@ -108,9 +108,15 @@ def chain_rules(n: int, variant: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: No built-in implicit rules: without this, make tries dozens of implicit rules (RCS, SCCS,
+#: yacc...) for every source file, which makes `make -n` at N=10,000 14x slower (12 s vs 0.9 s).
+MAKE_PREAMBLE = "MAKEFLAGS += --no-builtin-rules\n.SUFFIXES:\n"
+
+
 def chain_makefile(n: int) -> str:
     return (
         "# rulekit benchmark: chain workflow (3N+1 jobs) for GNU make\n"
+        + MAKE_PREAMBLE +
         "SAMPLES := $(file < samples.txt)\n"
         "C := $(patsubst %,c/%.txt,$(SAMPLES))\n"
         "\n"
@@ -177,6 +183,7 @@ def fan_rules(n: int, variant: str) -> str:
 def fan_makefile(n: int) -> str:
     return (
         "# rulekit benchmark: fan workflow (N+2 jobs) for GNU make\n"
+        + MAKE_PREAMBLE +
         "PARTS := $(file < parts.txt)\n"
         "IN := $(patsubst %,parts/%.in,$(PARTS))\n"
         "OUT := $(patsubst %,parts/%.out,$(PARTS))\n"
@@ -221,7 +228,8 @@ def wide_rules(n: int, variant: str) -> str:
 
 def wide_makefile(n: int) -> str:
     names = [f"w{i:06d}" for i in range(n)]
-    out = ["# rulekit benchmark: wide workflow for GNU make (one explicit rule per file)"]
+    out = ["# rulekit benchmark: wide workflow for GNU make (one explicit rule per file)",
+           MAKE_PREAMBLE.rstrip("\n")]
     out.append("all: " + " ".join(f"out/{w}.txt" for w in names))
     out.append(".PHONY: all")
     out.append("out:\n\tmkdir -p $@")
