@@ -31,12 +31,14 @@ from typing import Any
 
 import distributed  # noqa: F401 - ImportError here means: no dask executor
 
+from ..errors import UsageError
 from ..model import Workflow
 from .base import ExecOptions, Outcome, RunResult, Task, WorkflowRef, default_cores
 
 __all__ = ["DaskRunner", "make_dask_execute", "run_chunk"]
 
 _LOCAL_POLL_S = 0.05   # while localrules run in the driver, how often Dask results are looked at
+_CONNECT_TIMEOUT_S = 20
 
 
 def run_chunk(ref: WorkflowRef, tasks: Sequence[Task]) -> list[Outcome]:
@@ -283,9 +285,20 @@ def _client(address: str | None, cores: int | None) -> Any:
     from distributed import Client, LocalCluster
 
     if address:
-        client = Client(address, timeout="30s")
         try:
-            client.wait_for_workers(1, timeout=60)
+            client = Client(address, timeout=f"{_CONNECT_TIMEOUT_S}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}",
+                             hint="start one with `dask scheduler` and workers with "
+                                  "`dask worker ADDRESS`, or leave out --scheduler to run "
+                                  "on a local cluster") from None
+        try:
+            try:
+                client.wait_for_workers(1, timeout=_CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"the Dask scheduler at {address} has no workers "
+                                 f"(waited {_CONNECT_TIMEOUT_S}s)",
+                                 hint="start some with `dask worker ADDRESS`") from exc
             yield client
         finally:
             client.close()
