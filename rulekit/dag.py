@@ -133,6 +133,7 @@ class _Builder:
         self.buckets = {k: sorted(v + general, key=lambda e: (e[0], e[1]))
                         for k, v in buckets.items()}
         self.dir_patterns.sort(key=lambda e: (e[0], e[1]))
+        self.dir_ids = {id(e[3]) for e in self.dir_patterns}
         self.ranked = any(workflow.ruleorder)
         self.order: list[Job] = []
         self.producer: dict[str, Job] = {}
@@ -161,20 +162,28 @@ class _Builder:
                 continue
             wc = pat.match(path)
             if wc is not None:
+                if self.dir_ids and id(pat) in self.dir_ids and _outermost(pat, path)[0] != path:
+                    continue   # a file inside the directory this pattern makes
                 found.append((rule, wc))
                 last = rule
         return found
 
     def _dir_candidates(self, path: str) -> list[tuple[Rule, dict[str, str]]]:
-        """Rules whose directory() output is a folder above `path`, nearest first."""
+        """Rules whose directory() output is a folder above `path`, nearest first.
+
+        Per pattern the folder is the outermost one it matches: `unpacked/{ds}` makes
+        `unpacked/d1` for `unpacked/d1/sub/t.csv`, not `unpacked/d1/sub`.
+        """
+        best = -1
         found: list[tuple[Rule, dict[str, str]]] = []
-        parent = path
-        while "/" in parent and not found:
-            parent = parent.rsplit("/", 1)[0]
-            for _, _, rule, pat in self.dir_patterns:
-                wc = pat.match(parent)
-                if wc is not None and all(f[0] is not rule for f in found):
-                    found.append((rule, wc))
+        for _, _, rule, pat in self.dir_patterns:
+            folder, wc = _outermost(pat, path)
+            if wc is None or folder == path or len(folder) < best:
+                continue
+            if len(folder) > best:
+                best, found = len(folder), []
+            if all(f[0] is not rule for f in found):
+                found.append((rule, wc))
         return found
 
     def _beats(self, a: Rule, b: Rule) -> bool:
@@ -323,6 +332,17 @@ class _Builder:
 
     def _cycle(self, key: tuple[str, tuple[str, ...]], path: str | None) -> None:
         raise cycle_error(self.stack[self.in_progress[key]:], path)
+
+
+def _outermost(pat: Pattern, path: str) -> tuple[str, dict[str, str] | None]:
+    """The shortest of `path` and its parent folders that `pat` matches, with wildcards."""
+    cut = path.find("/")
+    while cut >= 0:
+        wc = pat.match(path[:cut])
+        if wc is not None:
+            return path[:cut], wc
+        cut = path.find("/", cut + 1)
+    return path, pat.match(path)
 
 
 class _Recursion(Exception):

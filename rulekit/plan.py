@@ -214,6 +214,9 @@ class _Planner:
         records = self.records
         incomplete = self.incomplete
         reasons: list[list[Reason] | None] = [None] * len(jobs)
+        # removed temp outputs that need not be remade -> (mtime, path) of the newest file
+        # behind them, so a consumer still sees an input newer than its output
+        behind: dict[str, tuple[int, str]] = {}
         for job in jobs:
             jid = job.id
             if keep is not None and not keep[jid]:
@@ -229,14 +232,16 @@ class _Planner:
             oldest: FileStat | None = None
             oldest_path = ""
             any_missing = False
+            skipped: list[str] = []
             temp_idx = self._rule_flags(job)[0] if consumers is not None else ()
             for i, out in enumerate(outputs):
                 st = stat(out)
                 if st is None:
                     any_missing = True
-                    if (i in temp_idx and consumers is not None and consumers[jid]
-                            and jid not in targets and (jid, i) not in temp_needed):
-                        continue
+                    if i in temp_idx and consumers is not None and consumers[jid]:
+                        skipped.append(out)
+                        if jid not in targets and (jid, i) not in temp_needed:
+                            continue
                     r.append(MissingOutput(out))
                 elif oldest is None or st.mtime_ns < oldest.mtime_ns:
                     oldest, oldest_path = st, out
@@ -257,7 +262,13 @@ class _Planner:
                     if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
                         continue
                     st = stat(inp)
-                    if st is not None and st.mtime_ns > oldest.mtime_ns and (
+                    if st is None:
+                        if inp in behind and behind[inp][0] > oldest.mtime_ns and (
+                                newest is None or behind[inp][0] > newest.mtime_ns):
+                            newest = FileStat(behind[inp][0], 0, False)
+                            newest_path = behind[inp][1]
+                        continue
+                    if st.mtime_ns > oldest.mtime_ns and (
                             newest is None or st.mtime_ns > newest.mtime_ns):
                         newest, newest_path = st, inp
                 if newest is not None:
@@ -266,6 +277,8 @@ class _Planner:
                     elif check_mtime:
                         r.append(InputNewer(str(newest_path), oldest_path, newest.mtime_ns,
                                             oldest.mtime_ns))
+            if skipped:
+                self._behind_temp(job, skipped, behind)
             if record is not None:
                 self._store_reasons(job, record, r)
             running = None
@@ -284,6 +297,21 @@ class _Planner:
             if r:
                 reasons[jid] = r
         return reasons
+
+    def _behind_temp(self, job: Job, skipped: list[str],
+                     behind: dict[str, tuple[int, str]]) -> None:
+        """Record the newest (non-ancient) input of `job` behind its removed temp outputs."""
+        newest: tuple[int, str] | None = None
+        for inp in job.input:
+            if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
+                continue
+            st = self.fs.stat(inp)
+            found = (st.mtime_ns, str(inp)) if st is not None else behind.get(inp)
+            if found is not None and (newest is None or found[0] > newest[0]):
+                newest = found
+        if newest is not None:
+            for out in skipped:
+                behind[out] = newest
 
     def _temp_needed(self, jobs: list[Job], reasons: list[list[Reason] | None],
                      done: set[tuple[int, int]]) -> set[tuple[int, int]]:
