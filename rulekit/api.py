@@ -149,44 +149,50 @@ class Workflow:
 
     def _execute(self, plan: Plan, popts: PlanOptions, ropts: RunOptions,
                  store: MetadataStore) -> RunResult:
+        from .state import StateRecorder
+
         jobs = runnable_now(plan)
         if not jobs:
             return RunResult([], 0.0, 0.0)
-        try:
-            from .state import StateRecorder
-        except ImportError:  # TEMP until state.py lands
-            StateRecorder = None  # noqa: N806
-
+        reasons = {pj.job: pj.reasons for pj in plan}
         outputs = [p for job in jobs for p in job.output]
         with OutputLock(self.model.workdir, outputs, list(ropts.argv)):
             run_id = store.start_run(list(ropts.argv) or sys.argv)
-            recorder = StateRecorder(store, self.model, run_id,
-                                     checksums="checksum" in popts.rerun_triggers,
-                                     keep_incomplete=ropts.keep_incomplete) if StateRecorder else None
+            checksums = "checksum" in popts.rerun_triggers
+            recorder = StateRecorder(store, self.model, run_id, checksums=checksums,
+                                     keep_incomplete=ropts.keep_incomplete)
 
             def replan(_checkpoint_job: Job) -> list[Job]:
-                return runnable_now(self._plan(popts, store, ignore_force=True))
+                again = self._plan(popts, store, ignore_force=True)
+                reasons.update((pj.job, pj.reasons) for pj in again)
+                return runnable_now(again)
+
+            def skip_ready(job: Job) -> bool:
+                return recorder.early_cutoff(job, reasons.get(job, ()))
 
             options = ExecOptions(
                 cores=ropts.cores, resources=dict(ropts.resources), keep_going=ropts.keep_going,
                 keep_incomplete=ropts.keep_incomplete,
                 latency_wait=ropts.latency_wait if ropts.latency_wait is not None else 0.0,
                 print_commands=ropts.print_commands, quiet=ropts.quiet, observer=recorder,
-                replan=replan, reporter=ropts.reporter)
-            for handler in self.model.onstart:
-                handler()
-            result = _executor(ropts)(self.model, jobs, options)
-            store.end_run(run_id, "interrupted" if result.interrupted
-                          else "ok" if result.ok else "failed")
-            for handler in (self.model.onsuccess if result.ok else self.model.onerror):
-                handler(None)
+                replan=replan, skip_ready=skip_ready if checksums else None,
+                reporter=ropts.reporter)
+            outcome = "interrupted"
+            try:
+                result = _executor(ropts)(self.model, jobs, options)
+                outcome = "ok" if result.ok else "failed"
+            finally:
+                store.end_run(run_id, outcome)
             return result
 
     def summary(self) -> Any:
         """Every known output as a pandas DataFrame (see `rulekit summary`)."""
-        from .state import summary_frame
+        import pandas as pd
 
-        return summary_frame(self.model.workdir, file=self.model.path)
+        from .state import summary_rows
+
+        with working_directory(self.model.workdir), self.open_store() as store:
+            return pd.DataFrame(summary_rows(self.model, store))
 
 
 def _executor(ropts: RunOptions) -> Callable[..., RunResult]:

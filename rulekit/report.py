@@ -144,6 +144,14 @@ class Reporter:
             self._line("\n".join(lines), error=True)
         self._update()
 
+    def job_cut_off(self, job: Job) -> None:
+        """A job skipped at run time: its inputs were rebuilt with identical content."""
+        self.done += 1
+        if not self.quiet:
+            self._line(f"[{time.strftime('%H:%M:%S')}] skip  {job.name} "
+                       "(inputs rebuilt with identical content)")
+        self._update()
+
     def warn(self, text: str) -> None:
         self._line(f"warning: {text}", error=True)
 

@@ -8,9 +8,11 @@ import time
 
 import pytest
 
-from rulekit.executor import ExecOptions, run_workflow
+from rulekit.executor import ExecOptions, execute
 from rulekit.loader import load
+from rulekit.plan import make_plan
 from rulekit.report import Reporter
+from rulekit.state import StateRecorder
 from rulekit.store import MetadataStore
 
 RULES = '''\
@@ -69,7 +71,9 @@ def run(path, config=None, **opts):
     store = MetadataStore(str(path))
     opts.setdefault("reporter", Reporter(quiet=True, progress=False))
     try:
-        return run_workflow(wf, [], store=store, options=ExecOptions(cores=2, **opts)), store
+        recorder = StateRecorder(store, wf, store.start_run([]))
+        plan = make_plan(wf, store=store)
+        return execute(wf, plan, ExecOptions(cores=2, observer=recorder, **opts)), store
     finally:
         store.close()
 

@@ -244,8 +244,6 @@ def test_triggers_through_the_cli(tmp_path: Path) -> None:
     assert plan_json(tmp_path) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the scheduler does not yet ask StateRecorder.early_cutoff "
-                                       "when a job becomes ready")
 def test_checksum_early_cutoff_skips_downstream(tmp_path: Path) -> None:
     chain(tmp_path)
     ok(rk(tmp_path, "run", "--cores", "1", "--rerun-triggers", "checksum"))

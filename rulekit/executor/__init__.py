@@ -15,7 +15,6 @@ from .base import (
                    default_cores,
 )
 from .local import Scheduler, execute
-from .state import StoreObserver, run_workflow
 
-__all__ = ["execute", "run_workflow", "StoreObserver", "Scheduler", "ExecOptions", "JobResult", "RunResult", "JobRunner",
+__all__ = ["execute", "Scheduler", "ExecOptions", "JobResult", "RunResult", "JobRunner",
            "RunObserver", "Task", "Outcome", "WorkflowRef", "default_cores"]

@@ -118,6 +118,8 @@ class ExecOptions:
     observer: RunObserver | None = None
     # After a checkpoint job ran: return the jobs to run now (a Plan or Jobs); see local.py.
     replan: Callable[[Job], Iterable[Any]] | None = None
+    # Early cutoff: called once when a job becomes ready; True skips it as up to date.
+    skip_ready: Callable[[Job], bool] | None = None
     reporter: Any = None                   # report.Reporter; None: a default one
     runner: JobRunner | None = None        # None: pool.LocalRunner
     handle_signals: bool = True

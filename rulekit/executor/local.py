@@ -162,6 +162,8 @@ class Scheduler:
             js.lp = 1 + max((c.lp for c in js.children), default=0)
 
     def _push(self, js: _JS) -> None:
+        if self._cut_off(js):
+            return
         js.status = "ready"
         self.seq += 1
         job = js.job
@@ -369,10 +371,7 @@ class Scheduler:
             js.result.end = time.time()
         finished.append(js.result)
         self.reporter.job_finished(js.result)
-        for child in js.children:
-            child.remaining -= 1
-            if child.remaining == 0 and child.status == "pending":
-                self._push(child)
+        self._release_children(js)
         for path in js.temp_inputs:
             left = self.temp_users[path] - 1
             self.temp_users[path] = left
@@ -381,6 +380,23 @@ class Scheduler:
         if js.job.rule.checkpoint and self.opts.replan is not None:
             self._add_jobs(_as_jobs(self.opts.replan(js.job)))
             self.reporter.set_total(len(self.states))
+        return True
+
+    def _release_children(self, js: _JS) -> None:
+        for child in js.children:
+            child.remaining -= 1
+            if child.remaining == 0 and child.status == "pending":
+                self._push(child)
+
+    def _cut_off(self, js: _JS) -> bool:
+        """Early cutoff: ask, once, whether a job that just became ready may be skipped
+        because its rebuilt inputs are identical to those it was last made from."""
+        if self.opts.skip_ready is None or js.attempts or not self.opts.skip_ready(js.job):
+            return False
+        js.status = js.result.status = "done"
+        js.result.start = js.result.end = time.time()
+        self.reporter.job_cut_off(js.job)
+        self._release_children(js)
         return True
 
     def _recheck(self, finished: list[JobResult]) -> None:
