@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import distributed  # the optional extra rulekit[dask]; installed in the dev venv
@@ -19,6 +21,7 @@ SRC = str(Path(__file__).resolve().parents[1])
 # Outputs do not depend on where jobs ran; where/ records it (dask or driver).
 WORKFLOW = """
 import os
+import signal
 SAMPLES = ["a", "b", "c"]
 
 localrules: all
@@ -220,3 +223,42 @@ def test_chunks_spread_over_free_slots_and_respect_batch_size(tmp_path: Path) ->
         assert [len(c) for c in runner._chunks(tasks(21))] == [7, 7, 7]
     finally:
         runner.close()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_shell_jobs_on_the_workers(tmp_path: Path) -> None:
+    d = write(tmp_path, """
+        rule slow:
+            output: "slow.txt"
+            shell: "echo $$ > shell.pid; sleep 30; touch {output}"
+        """)
+    proc = subprocess.Popen([sys.executable, "-m", "rulekit", "run", "--executor", "dask",
+                             "--cores", "1"], cwd=d, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (d / "shell.pid").exists() or not (d / "shell.pid").read_text().strip():
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stdout
+            time.sleep(0.1)
+        shell_pid = int((d / "shell.pid").read_text())
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out
+    assert "interrupted" in out
+    deadline = time.monotonic() + 10
+    while _alive(shell_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(shell_pid), "the shell job on the Dask worker still runs"
+    assert not (d / "slow.txt").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -25,6 +25,7 @@ import logging
 import os
 import queue
 import select
+import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -35,16 +36,20 @@ from ..errors import UsageError
 from ..model import Workflow
 from .base import ExecOptions, Outcome, RunResult, Task, WorkflowRef, default_cores
 
-__all__ = ["DaskRunner", "make_dask_execute", "run_chunk"]
+__all__ = ["DaskRunner", "make_dask_execute", "run_chunk", "stop_run"]
 
 _LOCAL_POLL_S = 0.05   # while localrules run in the driver, how often Dask results are looked at
 _CONNECT_TIMEOUT_S = 20
 
 
-def run_chunk(ref: WorkflowRef, tasks: Sequence[Task]) -> list[Outcome]:
+_RUNNING: dict[str, dict[int, int]] = {}   # on a worker: run token -> jobid -> shell pid
+_STOPPED: set[str] = set()                   # on a worker: tokens of terminated runs
+
+
+def run_chunk(ref: WorkflowRef, tasks: Sequence[Task], token: str = "") -> list[Outcome]:
     """What one Dask task runs on a worker: `tasks` one after another, in the workflow's
     directory, with the workflow loaded once per worker process (worker.get_workflow caches
-    it by rule file and config)."""
+    it by rule file and config). `token` names the run, so `stop_run` can stop its jobs."""
     from . import worker
 
     if os.getcwd() != ref.workdir:
@@ -57,10 +62,55 @@ def run_chunk(ref: WorkflowRef, tasks: Sequence[Task]) -> list[Outcome]:
                             "the Dask executor needs a shared filesystem") for t in tasks]
     out = []
     for task in tasks:
-        if task.kind != "shell":
+        if token in _STOPPED:
+            now = time.time()
+            out.append(Outcome(task.jobid, False, now, now, "terminated"))
+        elif task.kind == "shell":
+            out.append(_run_shell(task, token))
+        else:
             task.workflow = ref
-        out.append(worker.run_task(task))
+            out.append(worker.run_task(task))
     return out
+
+
+def _run_shell(task: Task, token: str) -> Outcome:
+    """worker.run_task's shell branch, but in a process group of its own that `stop_run`
+    can signal."""
+    from . import worker
+
+    start = time.time()
+    try:
+        assert task.command is not None
+        pid, capture = worker.spawn_shell(task.command, task.log[0] if task.log else None, True)
+        _RUNNING.setdefault(token, {})[task.jobid] = pid
+        try:
+            code, usage = worker.reap(pid)  # type: ignore[misc]
+        finally:
+            _RUNNING.get(token, {}).pop(task.jobid, None)
+        output = worker.read_capture(capture)
+        end = time.time()
+        if code != 0:
+            why = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            return Outcome(task.jobid, False, start, end, f"shell command {why}", output, code)
+        if task.benchmark:
+            worker.write_benchmark(task.benchmark, end - start, usage.ru_maxrss,
+                                   usage.ru_utime + usage.ru_stime)
+        return Outcome(task.jobid, True, start, end, None, output, 0)
+    except BaseException as exc:  # a Dask task must always answer
+        return Outcome(task.jobid, False, start, time.time(), f"cannot run the shell command: {exc}")
+
+
+def stop_run(token: str, sig: int) -> int:
+    """On a worker (client.run): start no more jobs of run `token`; signal its shell jobs.
+    Returns how many shell jobs are still running."""
+    _STOPPED.add(token)
+    running = _RUNNING.get(token, {})
+    for pid in list(running.values()):
+        try:
+            os.killpg(pid, sig)
+        except OSError:
+            pass
+    return len(running)
 
 
 def _is_local(workflow: Workflow, rule: str) -> bool:
@@ -82,6 +132,7 @@ class DaskRunner:
         self.batch_size = max(1, batch_size)
         self.start_method = start_method
         self.ref = WorkflowRef(workflow.path, workflow.config, workflow.workdir)
+        self.token = os.urandom(8).hex()
         self.buffer: list[Task] = []           # submitted, not yet sent (packed in wait())
         self.inflight: dict[Any, list[Task]] = {}   # future -> its tasks
         self.done: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -145,6 +196,7 @@ class DaskRunner:
         if futures:
             with contextlib.suppress(Exception):
                 self.client.cancel(futures, force=True)
+            self._stop_remote(grace)
         for tasks in self.inflight.values():
             out.extend(Outcome(t.jobid, False, now, now, "terminated") for t in tasks)
         self.inflight.clear()
@@ -167,6 +219,23 @@ class DaskRunner:
         os.close(self.wfd)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _stop_remote(self, grace: float) -> None:
+        """SIGTERM the run's shell jobs on every worker, SIGKILL what is left after `grace`."""
+        deadline = time.monotonic() + grace
+        sig = signal.SIGTERM
+        while True:
+            try:
+                left = self.client.run(stop_run, self.token, sig, on_error="ignore")
+            except Exception:   # noqa: BLE001 - a worker that is gone runs nothing
+                return
+            if not any(isinstance(n, int) and n for n in left.values()) or sig == signal.SIGKILL:
+                return
+            if time.monotonic() >= deadline:
+                sig = signal.SIGKILL
+            else:
+                time.sleep(0.1)
+                sig = 0
 
     def _local_runner(self) -> Any:
         if self.local is None:
@@ -194,7 +263,8 @@ class DaskRunner:
         tasks, self.buffer = self.buffer, []
         for chunk in self._chunks(tasks):
             key = f"rulekit-{chunk[0].rule}-{chunk[0].jobid}-{os.urandom(4).hex()}"
-            fut = self.client.submit(run_chunk, self.ref, chunk, key=key, pure=False)
+            fut = self.client.submit(run_chunk, self.ref, chunk, self.token, key=key,
+                                     pure=False)
             self.inflight[fut] = chunk
             fut.add_done_callback(self._on_done)
 
