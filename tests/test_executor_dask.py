@@ -128,7 +128,7 @@ def test_failing_jobs_exit_1_with_their_error_text(tmp_path: Path) -> None:
             run:
                 raise ValueError("run-body-went-wrong")
         """)
-    r = rk(d, "run", "--executor", "dask", "--cores", "2", "--keep-going")
+    r = rk(d, "run", "--executor", "dask", "--cores", "1", "--keep-going")
     text = r.stdout + r.stderr
     assert r.returncode == 1, text
     assert "shell-went-wrong" in text
