@@ -11,7 +11,7 @@ from rulekit.parser import parse
 from rulekit.source import Span
 from rulekit.syntax import Directive, Keyword, Module, PyChunk, RuleDecl, Value
 
-P = "Rulesfile"
+P = "parser_test.rules"  # a name no other test uses: parse() registers its text
 
 
 def rules(module: Module) -> dict[str | None, RuleDecl]:
