@@ -76,8 +76,10 @@ class Outcome:
 class JobRunner(Protocol):
     """Starts tasks and reports their outcomes. Used by the scheduler from one thread."""
 
-    def capacity(self, task: Task) -> bool:
-        """Whether `task` can start now (a free worker); cores are the scheduler's business."""
+    def free_slots(self, kind: str) -> int:
+        """How many more tasks of `kind` ("run" for run:/script: bodies) can start now;
+        cores and resources are the scheduler's business. An optional
+        `prestart(count)` may start workers before the first job."""
 
     def submit(self, tasks: Sequence[Task]) -> None:
         """Start `tasks`; several tasks of one call may run one after another in one worker."""

@@ -145,9 +145,6 @@ class DaskRunner:
 
     # -- JobRunner ---------------------------------------------------------------------
 
-    def capacity(self, task: Task) -> bool:
-        return True
-
     def free_slots(self, kind: str) -> int:
         return 1 << 30   # Dask queues what exceeds the cluster; the scheduler bounds cores
 
