@@ -8,11 +8,13 @@ traceback.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import difflib
 import json
 import os
+import re
 import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -26,7 +28,7 @@ from .model import Body, Rule, Unpack, Workflow
 from .namespace import make_namespace, register_rule
 from .parser import parse
 from .patterns import Pattern, WildcardError, wildcard_names
-from .source import Span, compile_block, compile_value, register_source
+from .source import Span, compile_block, compile_value, register_source, source_line
 from .syntax import Directive, Keyword, PyChunk, RuleDecl, Value
 
 __all__ = ["load", "DIRECTIVES", "UNSUPPORTED", "deep_merge", "working_directory"]
@@ -38,6 +40,13 @@ DIRECTIVES = (*IO_DIRECTIVES, "benchmark", "threads", "resources", "priority", "
 UNSUPPORTED = ("conda", "container", "singularity", "wrapper", "notebook", "cache", "handover",
                "envmodules", "shadow", "group", "cwl", "template_engine", "containerized",
                "pathvars", "localrules_", "version")
+# Snakemake top-level statements rulekit does not have; named in a clear error.
+UNSUPPORTED_STATEMENTS = ("container", "containerized", "conda", "singularity", "envvars",
+                          "pepfile", "pepschema", "report", "scattergather", "storage",
+                          "resource_scopes", "inputflags", "outputflags")
+_UNSUPPORTED_LINE = re.compile(
+    r"(use\s+rule|module\s+\w+\s*:|subworkflow\s+\w+\s*:|(?:"
+    + "|".join(UNSUPPORTED_STATEMENTS) + r")\s*:)")
 RUN_HEADER = ("def __rulekit_run__(input, output, params, wildcards, threads, resources, log,"
               " config, rule, jobid):")
 HANDLER_HEADER = "def __rulekit_handler__(log=None):"
@@ -150,9 +159,19 @@ class _Loader:
         return LoadError(message, span, facts=facts)
 
     def exec_chunk(self, chunk: PyChunk) -> None:
+        source = "\n" * (chunk.span.line - 1) + chunk.text
         try:
-            code = compile("\n" * (chunk.span.line - 1) + chunk.text, chunk.span.path, "exec")
-            exec(code, self.ns)
+            tree = ast.parse(source, chunk.span.path)
+        except SyntaxError as exc:
+            _check_unsupported_statement(chunk.span.path, exc.lineno)
+            raise self.user_error(exc, chunk.span) from None
+        for node in tree.body:
+            # `container: "..."` is valid Python (an annotation) but a Snakemake statement.
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
+                    node.target.id in UNSUPPORTED_STATEMENTS:
+                _check_unsupported_statement(chunk.span.path, node.lineno)
+        try:
+            exec(compile(tree, chunk.span.path, "exec"), self.ns)
         except Exception as exc:  # user code: report at the user's line
             raise self.user_error(exc, chunk.span) from None
 
@@ -382,6 +401,17 @@ def _read_config(path: str, span: Span | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise LoadError(f"config file {path} must hold a mapping at the top, not {type(data).__name__}", span)
     return data
+
+
+def _check_unsupported_statement(path: str, line: int | None) -> None:
+    text = source_line(path, line) if line else None
+    m = _UNSUPPORTED_LINE.match(text) if text else None
+    if m is None:
+        return
+    word = re.split(r"[\s:]", m.group(1))[0]
+    what = "use rule" if word == "use" else word
+    raise WorkflowError(f"'{what}' is not supported by rulekit", Span(path, line or 1, 1),
+                        hint="see docs/snakemake.md for what rulekit supports")
 
 
 def _fmt_names(names: set[str]) -> str:

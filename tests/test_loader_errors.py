@@ -126,6 +126,21 @@ CASES = [
         'DIR/Rulesfile:2:13: error: output items must be paths, got function\n        output: lambda wc: "a.txt"\n                ^',
         id='output_function',
     ),
+    pytest.param(
+        'container: "docker://x"\nrule a:\n    output: "a"\n',
+        'DIR/Rulesfile:1:1: error: \'container\' is not supported by rulekit\n    container: "docker://x"\n    ^\n  hint: see docs/snakemake.md for what rulekit supports',
+        id='unsupported_toplevel_container',
+    ),
+    pytest.param(
+        'x = 1\nuse rule a from m as b with:\n    output: "b"\n',
+        'DIR/Rulesfile:2:1: error: \'use rule\' is not supported by rulekit\n    use rule a from m as b with:\n    ^\n  hint: see docs/snakemake.md for what rulekit supports',
+        id='unsupported_use_rule',
+    ),
+    pytest.param(
+        'module other:\n    snakefile: "x"\n',
+        'DIR/Rulesfile:1:1: error: \'module\' is not supported by rulekit\n    module other:\n    ^\n  hint: see docs/snakemake.md for what rulekit supports',
+        id='unsupported_module',
+    ),
 ]
 
 
