@@ -11,7 +11,6 @@ from .errors import (
     RulekitError,
     WorkflowError,
 )
-from .executor.base import JobResult, RunResult
 from .plan import Plan, PlannedJob
 
 __version__ = "0.1.0"
@@ -20,3 +19,12 @@ __all__ = [
     "load", "summary", "Workflow", "Plan", "PlannedJob", "RunResult", "JobResult",
     "RulekitError", "WorkflowError", "JobFailedError", "LockError", "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The executor is imported only when a run needs it (planning stays fast to start).
+    if name in ("JobResult", "RunResult"):
+        from .executor import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,18 +15,19 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import loader
 from .errors import UsageError
-from .executor.base import ExecOptions, RunResult
 from .loader import working_directory
-from .locks import OutputLock
 from .model import Job
 from .model import Workflow as WorkflowModel
 from .plan import DEFAULT_TRIGGERS, Plan, make_plan
 from .reasons import WaitingForCheckpoint
-from .store import MetadataStore
+
+if TYPE_CHECKING:
+    from .executor.base import RunResult
+    from .store import MetadataStore
 
 __all__ = ["load", "Workflow", "PlanOptions", "summary"]
 
@@ -91,6 +92,8 @@ class Workflow:
         return self.model.workdir
 
     def open_store(self, warn: Callable[[str], None] | None = None) -> MetadataStore:
+        from .store import MetadataStore
+
         return MetadataStore(self.model.workdir, on_warning=warn or _stderr_warning)
 
     def plan(self, targets: Sequence[str] | str = (), *, forceall: bool = False,
@@ -149,6 +152,8 @@ class Workflow:
 
     def _execute(self, plan: Plan, popts: PlanOptions, ropts: RunOptions,
                  store: MetadataStore) -> RunResult:
+        from .executor.base import ExecOptions, RunResult
+        from .locks import OutputLock
         from .state import StateRecorder
 
         jobs = runnable_now(plan)

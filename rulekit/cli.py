@@ -15,10 +15,8 @@ from typing import Any
 
 import click
 import yaml
-from rich.console import Console
 
 from . import __version__, api
-from .console import print_table, rules_table_rows
 from .errors import RulekitError, UsageError
 from .loader import deep_merge, load
 from .model import Workflow
@@ -148,6 +146,8 @@ def show_plan(plan: Plan, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(plan.to_json(), indent=2))
         return
+    from rich.console import Console
+
     console = Console(soft_wrap=True)
     if console.is_terminal and len(plan) <= 1000:
         console.print(render_plan_rich(plan))
@@ -178,6 +178,8 @@ def check(file: str | None, directory: str | None, config_items: tuple[str, ...]
 def list_rules(file: str | None, directory: str | None, config_items: tuple[str, ...],
                configfiles: tuple[str, ...], fmt: str) -> None:
     """List the rules with their inputs and outputs."""
+    from .console import print_table, rules_table_rows
+
     wf = load_from_options(file, directory, config_items, configfiles)
     rows = rules_table_rows(wf)
     if fmt == "json":
@@ -287,6 +289,7 @@ def dag(file: str | None, directory: str | None, config_items: tuple[str, ...],
 def summary(file: str | None, directory: str | None, config_items: tuple[str, ...],
             configfiles: tuple[str, ...], targets: tuple[str, ...], fmt: str) -> None:
     """Every known output: status, rule, last run, and why it would rerun."""
+    from .console import print_table
     from .state import summary_rows
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
