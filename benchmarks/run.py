@@ -452,17 +452,18 @@ def main(argv: list[str] | None = None) -> int:
                 report += "\n## Profile\n\n" + profile_rulekit(args, scratch)
             else:
                 report += "\n## Profile\n\nskipped: rulekit not available\n"
+        print(report, flush=True)
+        if args.out:
+            out = Path(args.out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(report)
+            log(f"written to {out}")
     finally:
         if args.keep:
             log(f"scratch kept in {scratch}")
         else:
+            log(f"removing {scratch} ...")
             shutil.rmtree(scratch, ignore_errors=True)
-    print(report)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report)
-        log(f"written to {out}")
     return 0
 
 
