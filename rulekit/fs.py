@@ -50,30 +50,35 @@ class FileSystem:
 
     def stat(self, path: str) -> FileStat | None:
         """FileStat of `path` (following symlinks) or None when it does not exist."""
+        result = self._stats.get(path, _UNKNOWN)
+        if result is _UNKNOWN:
+            result = self._stats[path] = self._stat(path)
+        return result  # type: ignore[return-value]
+
+    def _stat(self, path: str) -> FileStat | None:
+        entry = self._entry(path)
+        if entry is None:
+            return None
+        if entry is _DIRECT:
+            return self._direct(os.path.join(self.root, path))
         try:
-            return self._stats[path]
-        except KeyError:
-            pass
-        result: FileStat | None = None
+            st = entry.stat()  # type: ignore[union-attr]
+        except OSError:  # dangling symlink or removed since the listing
+            return None
+        return _new(FileStat, (st.st_mtime_ns, st.st_size, (st.st_mode & 0o170000) == 0o040000))
+
+    def _entry(self, path: str) -> os.DirEntry[str] | object | None:
+        """The listing entry of `path`, None if absent, or _DIRECT for paths to stat alone."""
         cut = path.rfind("/")
         if not path or path[0] == "/" or ".." in path or "//" in path or cut == len(path) - 1:
-            result = self._direct(os.path.join(self.root, path))
-        else:
-            folder = path[:cut] if cut > 0 else ""
-            if folder.startswith("./"):
-                folder = folder[2:]
-            elif folder == ".":
-                folder = ""
-            entries = self._listing(folder)
-            entry = entries.get(path[cut + 1:]) if entries is not None else None
-            if entry is not None:
-                try:
-                    st = entry.stat()
-                    result = FileStat(st.st_mtime_ns, st.st_size, _isdir(st.st_mode))
-                except OSError:  # dangling symlink or removed since the listing
-                    result = None
-        self._stats[path] = result
-        return result
+            return _DIRECT
+        folder = path[:cut] if cut > 0 else ""
+        if folder.startswith("./"):
+            folder = folder[2:]
+        elif folder == ".":
+            folder = ""
+        entries = self._listing(folder)
+        return entries.get(path[cut + 1:]) if entries is not None else None
 
     @staticmethod
     def _direct(full: str) -> FileStat | None:
@@ -89,6 +94,16 @@ class FileSystem:
         return {p: stat(p) for p in paths}
 
     def exists(self, path: str) -> bool:
+        """Like `stat(path) is not None`, but a listed file that is no symlink needs no stat."""
+        known = self._stats.get(path, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known is not None
+        entry = self._entry(path)
+        if entry is None:
+            self._stats[path] = None
+            return False
+        if entry is not _DIRECT and not entry.is_symlink():  # type: ignore[union-attr]
+            return True
         return self.stat(path) is not None
 
     def mtime_ns(self, path: str) -> int | None:
@@ -112,6 +127,11 @@ class FileSystem:
             self._stats.pop(p, None)
             folder = os.path.dirname(p)
             self._dirs.pop(folder[2:] if folder.startswith("./") else folder, None)
+
+
+_UNKNOWN = object()
+_DIRECT = object()
+_new = tuple.__new__
 
 
 def _isdir(mode: int) -> bool:
@@ -150,6 +170,9 @@ class FakeFileSystem(FileSystem):
 
     def now_ns(self) -> int:
         return self.clock_ns
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path) is not None
 
     def known(self) -> dict[str, FileStat | None]:
         return self.stat_many(self.files)
