@@ -146,18 +146,15 @@ class _Builder:
         self.rule_depth: dict[str, int] = {}
 
     # -- candidates ------------------------------------------------------------------
-    def _entries(self, path: str) -> list[tuple[int, int, Rule, Pattern]]:
-        cut = path.find("/")
-        pats = self.buckets.get(path[:cut + 1], self.general) if cut >= 0 else self.general
-        plain = self.plain.get(path)
-        if plain is None:
-            return pats
-        return sorted(plain + pats, key=lambda e: (e[0], e[1]))
-
     def _candidates(self, path: str) -> list[tuple[Rule, dict[str, str]]]:
+        cut = path.find("/")
+        entries = self.buckets.get(path[:cut + 1], self.general) if cut >= 0 else self.general
+        plain = self.plain.get(path)
+        if plain is not None:
+            entries = sorted(plain + entries, key=lambda e: (e[0], e[1]))
         found: list[tuple[Rule, dict[str, str]]] = []
         last: Rule | None = None
-        for _, _, rule, pat in self._entries(path):
+        for _, _, rule, pat in entries:
             if rule is last:
                 continue
             wc = pat.match(path)
@@ -277,21 +274,24 @@ class _Builder:
 
     def _build(self, rule: Rule, wc: dict[str, str], path: str | None) -> Job:
         info = self.infos[rule.name]
-        outputs = [wc_fmt.format_map(wc) if wc_fmt is not None else p.text
-                   for wc_fmt, p in zip(info.out_fmts, rule.output_patterns)]
+        outputs = [wc_fmt.format_map(wc) if wc_fmt is not None else text
+                   for wc_fmt, text in info.out_fmts]
         key = (rule.name, tuple(outputs) if outputs else tuple(wc.values()))
-        job = self.jobs_by_key.get(key)
+        jobs_by_key = self.jobs_by_key
+        job = jobs_by_key.get(key)
         if job is not None:
             return job
-        if key in self.in_progress:
+        in_progress, stack, rule_depth = self.in_progress, self.stack, self.rule_depth
+        if key in in_progress:
             self._cycle(key, path)
-        depth = self.rule_depth.get(rule.name, 0)
+        name = rule.name
+        depth = rule_depth.get(name, 0)
         if depth and info.has_wildcards:
             self._check_recursion(rule, path)
         job = new_job(rule, wc, outputs)
-        self.in_progress[key] = len(self.stack)
-        self.stack.append((path, job))
-        self.rule_depth[rule.name] = depth + 1
+        in_progress[key] = len(stack)
+        stack.append((path, job))
+        rule_depth[name] = depth + 1
         try:
             inputs, waiting = job_inputs(info, job)
             job.input = inputs
@@ -302,21 +302,25 @@ class _Builder:
                 if dep is not None:
                     deps.append(dep)
             if waiting is not None:
-                dep = self.resolve(waiting[1], job)
+                dep = resolve(waiting[1], job)
                 if dep is not None:
                     deps.append(dep)
                 self.waiting[job] = waiting[0]
         finally:
-            self.stack.pop()
-            del self.in_progress[key]
-            self.rule_depth[rule.name] = depth
+            stack.pop()
+            del in_progress[key]
+            rule_depth[name] = depth
         if len(deps) > 1:
             deps = list(dict.fromkeys(deps))
         job.deps = deps
-        finish_job(info, job)
-        job.id = len(self.order)
-        self.order.append(job)
-        self.jobs_by_key[key] = job
+        if info.plain_job:
+            job.threads = info.threads
+        else:
+            finish_job(info, job)
+        order = self.order
+        job.id = len(order)
+        order.append(job)
+        jobs_by_key[key] = job
         producer = self.producer
         for out in outputs:
             producer.setdefault(out, job)

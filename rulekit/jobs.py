@@ -91,11 +91,13 @@ class RuleInfo:
     """Everything about a rule the DAG builder needs per job, prepared once."""
 
     __slots__ = ("rule", "out_fmts", "inputs", "static_names", "params", "params_names",
-                 "log", "benchmark", "has_wildcards", "simple_params")
+                 "log", "benchmark", "has_wildcards", "simple_params", "plain_inputs",
+                 "plain_job", "threads")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
-        self.out_fmts = [p.fmt if not p.is_plain else None for p in rule.output_patterns]
+        self.out_fmts = [(p.fmt if not p.is_plain else None, p.text)
+                         for p in rule.output_patterns]
         self.has_wildcards = any(not p.is_plain for p in rule.output_patterns)
         # inputs: (kind, name, payload): "s" one pattern, "l" a list, "f" function, "u" unpack
         self.inputs: list[tuple[str, str | None, Any]] = []
@@ -139,6 +141,15 @@ class RuleInfo:
         self.params_names = pnames
         self.log = [Fmt(p) for p in rule.log]
         self.benchmark = Fmt(rule.benchmark) if rule.benchmark else None
+        # Fast paths: static inputs without flags as (format or None, text) pairs, and a
+        # job that needs nothing from finish_job but its (constant) threads.
+        fmts = [f for kind, _, payload in self.inputs
+                for f in ([payload] if kind == "s" else payload)] if static else []
+        self.plain_inputs = ([(f.fmt, f.text) for f in fmts]
+                             if static and not any(f.flags for f in fmts) else None)
+        self.plain_job = (not self.log and self.benchmark is None and not rule.resources
+                          and not self.params and type(rule.threads) is int)
+        self.threads = rule.threads if self.plain_job else 1
 
 
 def flatten(value: Any) -> list[Any]:
@@ -159,6 +170,10 @@ def new_job(rule: Rule, wc: dict[str, str], outputs: list[str]) -> Job:
 def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | None]:
     """The job's inputs, and (checkpoint rule, its output) if an input function waits."""
     wc = job.wildcards
+    plain = info.plain_inputs
+    if plain is not None:
+        return NamedList([t if f is None else f.format_map(wc) for f, t in plain],
+                         info.static_names), None
     if info.static_names is not None:
         items: list[str] = []
         for kind, _, payload in info.inputs:
@@ -219,6 +234,9 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
 def finish_job(info: RuleInfo, job: Job) -> None:
     """params, log, benchmark, threads, resources once inputs are known."""
     rule = info.rule
+    if info.plain_job:
+        job.threads = info.threads
+        return
     wc = job.wildcards
     if info.log:
         job.log = NamedList([f(wc) for f in info.log], rule.log_names)

@@ -266,9 +266,13 @@ class Job:
     @property
     def name(self) -> str:
         """`rule` or `rule[sample=a, n=1]`: how the console and errors name a job."""
-        if not self.wildcards:
+        wcs = self.wildcards
+        if not wcs:
             return self.rule.name
-        inner = ", ".join(f"{k}={v}" for k, v in self.wildcards.items())
+        if len(wcs) == 1:
+            ((k, v),) = wcs.items()
+            return f"{self.rule.name}[{k}={v}]"
+        inner = ", ".join([f"{k}={v}" for k, v in wcs.items()])
         return f"{self.rule.name}[{inner}]"
 
     def __repr__(self) -> str:
