@@ -18,13 +18,21 @@ NOTHING_TO_DO = "Nothing to do: all outputs are up to date."
 
 def _rows(plan: Plan, max_outputs: int = 3) -> list[tuple[str, str, str, list[str]]]:
     rows = []
-    for p in plan:
+    for p in plan.jobs:
         job = p.job
-        wc = ", ".join(f"{k}={v}" for k, v in job.wildcards.items())
-        outs = list(job.output)
-        shown = ", ".join(outs[:max_outputs])
-        if len(outs) > max_outputs:
-            shown += f" (+{len(outs) - max_outputs} more)"
+        wcs = job.wildcards
+        if len(wcs) == 1:
+            ((k, v),) = wcs.items()
+            wc = f"{k}={v}"
+        else:
+            wc = ", ".join([f"{k}={v}" for k, v in wcs.items()])
+        outs = job.output
+        if len(outs) == 1:
+            shown = str(outs[0])
+        else:
+            shown = ", ".join(outs[:max_outputs])
+            if len(outs) > max_outputs:
+                shown += f" (+{len(outs) - max_outputs} more)"
         rows.append((job.rule.name, wc, shown, [r.describe() for r in p.reasons]))
     return rows
 
@@ -47,26 +55,30 @@ def render_plan_text(plan: Plan, *, max_width: int = 60) -> str:
         return "\n".join(lines)
     rows = _rows(plan)
     headers = ("rule", "wildcards", "outputs", "reasons")
-
-    def clip(text: str) -> str:
-        return text if len(text) <= max_width else text[: max_width - 3] + "..."
-
-    w_rule = max(len(headers[0]), *(len(r[0]) for r in rows))
-    w_wc = max(len(headers[1]), *(len(clip(r[1])) for r in rows))
-    w_out = max(len(headers[2]), *(len(clip(r[2])) for r in rows))
+    for i, (rule, wc, outs, reasons) in enumerate(rows):
+        if len(wc) > max_width or len(outs) > max_width:
+            rows[i] = (rule, _clip(wc, max_width), _clip(outs, max_width), reasons)
+    w_rule = max(len(headers[0]), max(len(r[0]) for r in rows))
+    w_wc = max(len(headers[1]), max(len(r[1]) for r in rows))
+    w_out = max(len(headers[2]), max(len(r[2]) for r in rows))
     lines.append(f"{headers[0]:<{w_rule}}  {headers[1]:<{w_wc}}  {headers[2]:<{w_out}}  "
                  f"{headers[3]}")
     pad = " " * (w_rule + w_wc + w_out + 6)
-    for rule, wc, outs, reasons in rows:
+    append = lines.append
+    for rule, wc, outs, reasons in rows:  # str.ljust: much cheaper than format specs
         first = reasons[0] if reasons else ""
-        lines.append(f"{rule:<{w_rule}}  {clip(wc):<{w_wc}}  {clip(outs):<{w_out}}  {first}"
-                     .rstrip())
-        lines.extend(pad + more for more in reasons[1:])
+        append(f"{rule.ljust(w_rule)}  {wc.ljust(w_wc)}  {outs.ljust(w_out)}  {first}".rstrip())
+        if len(reasons) > 1:
+            lines.extend([pad + more for more in reasons[1:]])
     n = len(plan)
     lines.append("")
     lines.append(f"{n} job{'s' if n != 1 else ''} to run:")
     lines.extend("  " + line for line in _counts_lines(plan))
     return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def render_plan_rich(plan: Plan, *, max_rows: int | None = 1000) -> Any:
