@@ -187,7 +187,8 @@ class _Planner:
             if self.triggers & {"params", "input", "code", "checksum"}:
                 existing = [o for job in jobs for o in job.output if stat(o) is not None]
                 if existing:
-                    self.records = self.store.get_many(existing)
+                    read = getattr(self.store, "plan_records", self.store.get_many)
+                    self.records = read(existing)
         consumers = dag.consumers() if any(t for t, _ in self.flags.values()) else None
         temp_needed: set[tuple[int, int]] = set()
         while True:
@@ -336,9 +337,7 @@ class _Planner:
     def _store_reasons(self, job: Job, record: Any, r: list[Reason]) -> None:
         triggers = self.triggers
         if "params" in triggers:
-            from .store import canonical_params
-
-            current = canonical_params(job_params(job))
+            current = _canonical(job_params(job)) if job.params else "{}"
             if current != record.params:
                 try:
                     old = json.loads(record.params)
@@ -351,11 +350,15 @@ class _Planner:
                     if old.get(name, _ABSENT) != new.get(name, _ABSENT):
                         r.append(ParamsChanged(name, old.get(name), new.get(name)))
         if "input" in triggers:
-            before = {i[0] for i in record.inputs}
-            now = {str(p) for p in job.input}
-            if before != now:
-                r.append(InputSetChanged(tuple(sorted(now - before)),
-                                         tuple(sorted(before - now))))
+            raw = getattr(record, "raw_inputs", None)
+            listed = ([i[0] for i in _json_list(raw)] if raw is not None
+                      else [i[0] for i in record.inputs])
+            current_inputs = [str(p) for p in job.input]
+            if listed != current_inputs:
+                before, now = set(listed), set(current_inputs)
+                if before != now:
+                    r.append(InputSetChanged(tuple(sorted(now - before)),
+                                             tuple(sorted(before - now))))
         if "code" in triggers:
             new_hash = job.rule.code_hash
             if record.code_hash and new_hash and record.code_hash != new_hash:
@@ -412,3 +415,21 @@ class _Planner:
 
 
 _ABSENT = object()
+
+
+_scan_json = json.JSONDecoder().scan_once
+
+
+def _json_list(text: str) -> Any:
+    """json.loads for the store's own compact JSON, minus the wrapper's overhead."""
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        end = -1
+    return value if end == len(text) else json.loads(text)
+
+
+def _canonical(params: Any) -> str:
+    from .store import canonical_params
+
+    return canonical_params(params)

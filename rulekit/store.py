@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
-    "SCHEMA_VERSION", "RulekitWarning", "InputRecord", "OutputRecord", "RunRecord",
+    "SCHEMA_VERSION", "RulekitWarning", "InputRecord", "OutputRecord", "PlanRecord", "RunRecord",
     "MetadataStore", "canonical_params",
 ]
 
@@ -146,6 +146,18 @@ class _StoredRecord(OutputRecord):
     wildcards = _lazy_json("wildcards")  # type: ignore[assignment]
     inputs = _lazy_json("inputs", lambda rows: [InputRecord(*r) for r in rows])  # type: ignore[assignment]
     logs = _lazy_json("logs")  # type: ignore[assignment]
+
+
+class PlanRecord(NamedTuple):
+    """The columns a big plan compares (`plan_records`); `raw_inputs` is the stored JSON."""
+
+    params: str
+    code_hash: str | None
+    raw_inputs: str
+
+    @property
+    def inputs(self) -> list[InputRecord]:
+        return [InputRecord(*r) for r in _loads(self.raw_inputs)]
 
 
 @dataclass(slots=True)
@@ -390,6 +402,18 @@ class MetadataStore:
                        f"({','.join('?' * len(chunk))})")
                 rows.extend(conn.execute(sql, chunk))
             return _decode_all(rows)
+
+        return self._run(op, "reading records")
+
+    def plan_records(self, paths: Iterable[str]) -> dict[str, OutputRecord | PlanRecord]:
+        """get_many for the planner: a big request reads only params, code hash, inputs."""
+        wanted = paths if isinstance(paths, (set, frozenset)) else set(paths)
+        if len(wanted) <= _SCAN_THRESHOLD:
+            return dict(self.get_many(wanted))
+
+        def op(conn: sqlite3.Connection) -> dict[str, OutputRecord | PlanRecord]:
+            rows = conn.execute("SELECT path, params, code_hash, inputs FROM outputs")
+            return {r[0]: PlanRecord(r[1], r[2], r[3]) for r in rows if r[0] in wanted}
 
         return self._run(op, "reading records")
 
