@@ -63,6 +63,8 @@ def _split(pattern: str) -> list[tuple[str, str | None, str | None]]:
 
 def wildcard_names(pattern: str) -> list[str]:
     """Wildcard names in order of first appearance."""
+    if "{" not in pattern:
+        return []  # the common case of a plain path (e.g. each of 10^5 expand() results)
     seen: dict[str, None] = {}
     for _, name, _ in _split(pattern):
         if name is not None:

@@ -97,7 +97,8 @@ class Plan:
         return dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], 1 << 30)))
 
     def to_json(self) -> dict[str, Any]:
-        return {"jobs": [p.to_json() for p in self.jobs], "counts": self.counts()}
+        with no_gc():
+            return {"jobs": [p.to_json() for p in self.jobs], "counts": self.counts()}
 
     def to_frame(self) -> Any:
         """A pandas DataFrame, one row per job: rule, wildcards, inputs, outputs, reasons."""

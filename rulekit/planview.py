@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .dag import no_gc
 from .plan import Plan
 
 __all__ = ["render_plan_text", "render_plan_rich", "NOTHING_TO_DO"]
@@ -49,6 +50,11 @@ def _counts_lines(plan: Plan) -> list[str]:
 
 def render_plan_text(plan: Plan, *, max_width: int = 60) -> str:
     """Plain-text table: one line per job (more lines when it has several reasons)."""
+    with no_gc():  # millions of short-lived strings and tuples, no cycles
+        return _render_text(plan, max_width)
+
+
+def _render_text(plan: Plan, max_width: int) -> str:
     lines = [f"warning: {w}" for w in plan.warnings]
     if plan.is_empty:
         lines.append(NOTHING_TO_DO)
