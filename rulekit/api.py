@@ -152,13 +152,15 @@ class Workflow:
 
     def _execute(self, plan: Plan, popts: PlanOptions, ropts: RunOptions,
                  store: MetadataStore) -> RunResult:
-        from .executor.base import ExecOptions, RunResult
-        from .locks import OutputLock
-        from .state import StateRecorder
+        from .executor.base import RunResult
 
         jobs = runnable_now(plan)
         if not jobs:
             return RunResult([], 0.0, 0.0)
+        from .executor.base import ExecOptions
+        from .locks import OutputLock
+        from .state import StateRecorder
+
         reasons = {pj.job: pj.reasons for pj in plan}
         outputs = [p for job in jobs for p in job.output]
         with OutputLock(self.model.workdir, outputs, list(ropts.argv)):
