@@ -56,7 +56,15 @@ class FileSystem:
         return result  # type: ignore[return-value]
 
     def _stat(self, path: str) -> FileStat | None:
-        entry = self._entry(path)
+        cut = path.rfind("/")
+        if (cut > 0 and path[0] not in "./" and cut != len(path) - 1 and "//" not in path
+                and ".." not in path):  # the common `folder/name`: _entry inlined
+            entries = self._dirs.get(path[:cut], _UNKNOWN)
+            if entries is _UNKNOWN:
+                entries = self._listing(path[:cut])
+            entry = entries.get(path[cut + 1:]) if entries is not None else None  # type: ignore[union-attr]
+        else:
+            entry = self._entry(path)
         if entry is None:
             return None
         if entry is _DIRECT:
@@ -90,8 +98,15 @@ class FileSystem:
 
     def stat_many(self, paths: Iterable[str]) -> dict[str, FileStat | None]:
         """Stat many paths at once: one scandir per folder, one stat per existing file."""
-        stat = self.stat
-        return {p: stat(p) for p in paths}
+        known = self._stats
+        get, one = known.get, self._stat
+        found: dict[str, FileStat | None] = {}
+        for p in paths:
+            result = get(p, _UNKNOWN)
+            if result is _UNKNOWN:
+                result = known[p] = one(p)
+            found[p] = result  # type: ignore[assignment]
+        return found
 
     def exists(self, path: str) -> bool:
         """Like `stat(path) is not None`, but a listed file that is no symlink needs no stat."""
@@ -173,6 +188,9 @@ class FakeFileSystem(FileSystem):
 
     def exists(self, path: str) -> bool:
         return self.stat(path) is not None
+
+    def stat_many(self, paths: Iterable[str]) -> dict[str, FileStat | None]:
+        return {p: self.stat(p) for p in paths}
 
     def known(self) -> dict[str, FileStat | None]:
         return self.stat_many(self.files)

@@ -178,7 +178,7 @@ class _Planner:
         return self.flags[job.rule.name]
 
     def plan(self) -> Plan:
-        dag, stat = self.dag, self.fs.stat
+        dag = self.dag
         jobs = dag.jobs
         keep = dag.upstream_of([self.until]) if self.until is not None else None
         self.incomplete: set[str] = set()
@@ -186,7 +186,8 @@ class _Planner:
         if self.store is not None:
             self.incomplete = set(self.store.incomplete_paths())
             if self.triggers & {"params", "input", "code", "checksum"}:
-                existing = [o for job in jobs for o in job.output if stat(o) is not None]
+                stats = self.fs.stat_many([o for job in jobs for o in job.output])
+                existing = [o for o, st in stats.items() if st is not None]
                 if existing:
                     read = getattr(self.store, "plan_records", self.store.get_many)
                     self.records = read(existing)
@@ -215,6 +216,8 @@ class _Planner:
         check_mtime = "mtime" in self.triggers
         records = self.records
         incomplete = self.incomplete
+        forceall, forcerun, force = self.forceall, self.forcerun, self.force
+        checksums = "checksum" in self.triggers
         reasons: list[list[Reason] | None] = [None] * len(jobs)
         # removed temp outputs that need not be remade -> (mtime, path) of the newest file
         # behind them, so a consumer still sees an input newer than its output
@@ -224,11 +227,11 @@ class _Planner:
             if keep is not None and not keep[jid]:
                 continue
             r: list[Reason] = []
-            if self.forceall:
+            if forceall:
                 r.append(Forced("forceall"))
-            elif job.rule.name in self.forcerun:
+            elif forcerun and job.rule.name in forcerun:
                 r.append(Forced("forcerun"))
-            elif self.force and jid in targets:
+            elif force and jid in targets:
                 r.append(Forced("force"))
             outputs = job.output
             oldest: FileStat | None = None
@@ -257,7 +260,7 @@ class _Planner:
                     record = records.get(out)
                     if record is not None:
                         break
-            use_checksum = record is not None and "checksum" in self.triggers
+            use_checksum = checksums and record is not None
             if oldest is not None and (check_mtime or use_checksum):
                 newest_path, newest = "", None
                 for inp in job.input:
