@@ -235,7 +235,7 @@ class _Builder:
         """Build the job of the one viable candidate (None if none is viable)."""
         if len(candidates) == 1:
             rule, wc = candidates[0]
-            mark = self._mark()
+            mark = (len(self.order), len(self.sources))  # self._mark(), inlined
             try:
                 return self._build(rule, wc, path)
             except _Recursion as rec:

@@ -23,6 +23,7 @@ from .model import (
     Rule,
     Unpack,
     Wildcards,
+    named_list,
 )
 from .patterns import Pattern, WildcardError
 
@@ -163,7 +164,7 @@ def flatten(value: Any) -> list[Any]:
 
 def new_job(rule: Rule, wc: dict[str, str], outputs: list[str]) -> Job:
     """A job with its outputs set; inputs, params etc. come from job_inputs/finish_job."""
-    return Job(rule, wc, EMPTY, NamedList(outputs, rule.output_names),
+    return Job(rule, wc, EMPTY, named_list(outputs, rule.output_names),
                EMPTY, EMPTY, None, 1, _NO_RESOURCES)
 
 
@@ -172,8 +173,8 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
     wc = job.wildcards
     plain = info.plain_inputs
     if plain is not None:
-        return NamedList([t if f is None else f.format_map(wc) for f, t in plain],
-                         info.static_names), None
+        return named_list([t if f is None else f.format_map(wc) for f, t in plain],
+                          info.static_names), None
     if info.static_names is not None:
         items: list[str] = []
         for kind, _, payload in info.inputs:

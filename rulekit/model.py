@@ -17,7 +17,7 @@ from .source import Span
 
 __all__ = [
     "FLAGS", "AnnotatedPath", "FlaggedCallable", "Unpack", "flag", "has_flag", "NamedList",
-    "Body", "Rule", "Workflow", "Job", "Wildcards", "IncompleteCheckpoint",
+    "Body", "Rule", "Workflow", "Job", "Wildcards", "IncompleteCheckpoint", "named_list",
 ]
 
 FLAGS = ("temp", "protected", "touch", "directory", "ancient")
@@ -127,6 +127,15 @@ class NamedList(list):
 
 
 _NO_NAMES: dict[str, int | tuple[int, int]] = {}
+_list_new, _list_init = list.__new__, list.__init__
+
+
+def named_list(items: Iterable[Any], names: dict[str, int | tuple[int, int]]) -> NamedList:
+    """`NamedList(items, names)` without the Python-level __init__ (the DAG makes 10^5)."""
+    made = _list_new(NamedList)
+    _list_init(made, items)
+    made._names = names
+    return made
 
 
 class Wildcards(NamedList):
