@@ -21,6 +21,7 @@ import shlex
 import shutil
 import string
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -167,9 +168,21 @@ def shell_argv(command: str, executable: str = "bash", prefix: str = "",
     """The argv running `command`: bash gets `-euo pipefail`; another shell just `-c`."""
     text = f"{prefix}{command}{suffix}"
     exe = _which(executable)
-    if os.path.basename(exe) in ("bash", "zsh"):
-        return [exe, "-euo", "pipefail", "-c", text]
-    return [exe, "-c", text]
+    strict = ["-euo", "pipefail"] if os.path.basename(exe) in ("bash", "zsh") else []
+    if len(text.encode()) > _MAX_ARG:
+        # Linux refuses one argv string over 128 KiB (E2BIG), e.g. `touch {output}` with
+        # 10^4 paths: hand such a command over in a script file that removes itself.
+        # In the working directory's .rulekit/ (cwd here), which Dask workers share.
+        folder = os.path.abspath(os.path.join(".rulekit", "tmp"))
+        os.makedirs(folder, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix="cmd-", suffix=".sh", dir=folder)
+        with os.fdopen(fd, "w") as fh:
+            fh.write('rm -f -- "$0"\n' + text + "\n")
+        return [exe, *strict, path]
+    return [exe, *strict, "-c", text]
+
+
+_MAX_ARG = 100_000
 
 
 @functools.lru_cache(maxsize=16)

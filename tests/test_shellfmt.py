@@ -1,3 +1,4 @@
+import os
 import subprocess
 
 import pytest
@@ -68,3 +69,14 @@ def test_shell_argv_uses_strict_bash_and_prefix():
     assert argv[1:4] == ["-euo", "pipefail", "-c"] and argv[4] == "set -x; false | true"
     assert subprocess.run(argv, capture_output=True).returncode == 1
     assert shell_argv("echo", "sh")[1:] == ["-c", "echo"]
+
+
+def test_command_longer_than_one_argv_string_runs_from_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    paths = [str(tmp_path / f"f{i:05d}_{'x' * 20}.txt") for i in range(5000)]
+    command = "touch " + " ".join(paths)
+    argv = shell_argv(command)
+    assert len(argv) == 4 and argv[-1].endswith(".sh")
+    subprocess.run(argv, check=True)
+    assert all(os.path.exists(p) for p in paths[::500])
+    assert not os.path.exists(argv[-1])   # the script removed itself
