@@ -180,7 +180,7 @@ class Workflow:
             options = ExecOptions(
                 cores=ropts.cores, resources=dict(ropts.resources), keep_going=ropts.keep_going,
                 keep_incomplete=ropts.keep_incomplete,
-                latency_wait=ropts.latency_wait if ropts.latency_wait is not None else 0.0,
+                latency_wait=_latency_wait(ropts),
                 print_commands=ropts.print_commands, quiet=ropts.quiet, observer=recorder,
                 replan=replan, skip_ready=skip_ready if checksums else None,
                 reporter=ropts.reporter)
@@ -215,6 +215,13 @@ def _executor(ropts: RunOptions) -> Callable[..., RunResult]:
                              hint="pip install 'rulekit[dask]'") from err
         return make_dask_execute(ropts.scheduler, ropts.cores, ropts.batch_size)
     raise UsageError(f"unknown executor {ropts.executor!r}", hint="choose local or dask")
+
+
+def _latency_wait(ropts: RunOptions) -> float:
+    """Default 0 locally; 5 s with Dask, where outputs appear on a shared filesystem."""
+    if ropts.latency_wait is not None:
+        return ropts.latency_wait
+    return 5.0 if ropts.executor == "dask" else 0.0
 
 
 def runnable_now(plan: Plan) -> list[Job]:

@@ -241,8 +241,6 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
                           force=popts.force, until=popts.until,
                           rerun_triggers=popts.rerun_triggers), fmt)
         return
-    if latency_wait is None and executor == "dask":
-        latency_wait = 5.0
     ropts = api.RunOptions(cores=cores, executor=executor, scheduler=scheduler,
                            batch_size=batch_size, resources=resources, keep_going=keep_going,
                            keep_incomplete=keep_incomplete, latency_wait=latency_wait,
