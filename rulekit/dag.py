@@ -27,7 +27,7 @@ from typing import Any
 from .errors import UsageError
 from .fs import FileSystem
 from .jobs import RuleInfo, call_with_known_args, finish_job, job_inputs, job_key, new_job
-from .model import Job, Rule, Workflow
+from .model import Job, Rule, Workflow, named_list
 from .patterns import Pattern
 from .resolve_errors import Unresolvable, ambiguous_error, cycle_error, missing_error
 
@@ -217,7 +217,8 @@ class _Builder:
         if failure is not None:
             raise Unresolvable(path, needed_by, failure.matched)
         matched: list[tuple[Rule, str, Unresolvable | None]] = []
-        job = self._pick(path, needed_by, self._candidates(path), matched)
+        candidates = self._candidates(path)
+        job = self._pick(path, needed_by, candidates, matched) if candidates else None
         if job is None and self.dir_patterns:
             job = self._pick(path, needed_by, self._dir_candidates(path), matched)
         if job is not None:
@@ -293,7 +294,13 @@ class _Builder:
         stack.append((path, job))
         rule_depth[name] = depth + 1
         try:
-            inputs, waiting = job_inputs(info, job)
+            plain = info.plain_inputs
+            if plain is not None:  # job_inputs' fast path, inlined
+                inputs = named_list([t if f is None else f.format_map(wc) for f, t in plain],
+                                    info.static_names)  # type: ignore[arg-type]
+                waiting = None
+            else:
+                inputs, waiting = job_inputs(info, job)
             job.input = inputs
             deps: list[Job] = []
             resolve = self.resolve
