@@ -146,11 +146,10 @@ def show_plan(plan: Plan, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(plan.to_json(), indent=2))
         return
-    from rich.console import Console
+    if sys.stdout.isatty() and len(plan) <= 1000:
+        from rich.console import Console
 
-    console = Console(soft_wrap=True)
-    if console.is_terminal and len(plan) <= 1000:
-        console.print(render_plan_rich(plan))
+        Console(soft_wrap=True).print(render_plan_rich(plan))
     else:
         click.echo(render_plan_text(plan))
 
