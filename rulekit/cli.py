@@ -87,6 +87,14 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             sys.exit(130)
+        except Exception as exc:
+            # A bug in rulekit: one clear line, the traceback only when asked for.
+            if os.environ.get("RULEKIT_DEBUG"):
+                raise
+            click.echo(f"error: internal error in rulekit: {type(exc).__name__}: {exc}\n"
+                       "  hint: rerun with RULEKIT_DEBUG=1 for the traceback and please "
+                       "report it", err=True)
+            sys.exit(1)
     return wrapper
 
 

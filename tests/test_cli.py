@@ -102,3 +102,17 @@ def test_parse_key_values_reads_yaml_scalars():
         "a": 1, "b": True, "c": "x y", "d": {"e": 2.5}, "f": ""}
     with pytest.raises(UsageError):
         parse_key_values(("=1",), "--config", nested=True)
+
+
+def test_internal_error_is_one_line_without_traceback(tmp_path, monkeypatch):
+    import rulekit.cli as cli_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(cli_module, "find_rule_file", broken)
+    monkeypatch.delenv("RULEKIT_DEBUG", raising=False)
+    result = CliRunner().invoke(cli, ["check", "-d", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: internal error in rulekit: RuntimeError: simulated bug\n")
+    assert "Traceback" not in result.output
