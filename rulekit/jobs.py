@@ -50,7 +50,7 @@ def _arg_plan(func: Callable[..., Any]) -> list[str]:
     for i, p in enumerate(sig.parameters.values()):
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             break
-        if p.name in _KNOWN_ARGS:
+        if p.name in _KNOWN_ARGS or p.name == "attempt":
             plan.append(p.name)
         elif p.default is not p.empty:
             break
@@ -276,7 +276,9 @@ def finish_job(info: RuleInfo, job: Job) -> None:
 
 def _values(job: Job) -> dict[str, Any]:
     return {"wildcards": Wildcards.from_dict(job.wildcards), "input": job.input,
-            "output": job.output, "threads": job.threads, "resources": job.resources}
+            "output": job.output, "threads": job.threads, "resources": job.resources,
+            # Snakemake's `attempt`: resources are planned for the first attempt.
+            "attempt": 1}
 
 
 def job_key(job: Job) -> tuple[str, tuple[str, ...]]:

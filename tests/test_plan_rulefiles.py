@@ -486,3 +486,15 @@ def test_cli_errors_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith(
         "error: ambiguous rules for 'out/a.txt': fast, slow can all make it\n")
+
+
+def test_resource_functions_may_take_snakemakes_attempt(tmp_path: Path) -> None:
+    write(tmp_path, """
+        rule a:
+            output: "out/{s}.txt"
+            threads: 2
+            resources: mem_mb=lambda wildcards, attempt: attempt * 1000, runtime=lambda wildcards, threads: threads * 10
+            shell: "touch {output}"
+        """)
+    job = next(iter(plan_of(tmp_path, ["out/x.txt"]))).job
+    assert job.resources == {"mem_mb": 1000, "runtime": 20}
