@@ -14,7 +14,7 @@ from typing import Any
 from .model import IncompleteCheckpoint, NamedList, Rule, Unpack, Workflow, flag
 from .patterns import Pattern, expand, glob_wildcards
 
-__all__ = ["make_namespace", "rule_proxy", "Shell"]
+__all__ = ["make_namespace", "register_rule", "Shell"]
 
 
 def temp(value: Any) -> Any:
@@ -87,24 +87,23 @@ def _flatten_items(items: list[tuple[str | None, Any]]) -> tuple[list[Any], dict
     return flat, names
 
 
-def rule_proxy(rule: Rule) -> RuleProxy:
-    return RuleProxy(rule)
+class _Registry:
+    """`rules` and `checkpoints`: attribute access to what is defined so far."""
 
-
-class _Rules:
-    """`rules`: attribute access to defined rules."""
-
-    def __init__(self) -> None:
-        self._rules: dict[str, RuleProxy] = {}
+    def __init__(self, kind: str, wrap: Callable[[Rule], Any]) -> None:
+        self._kind = kind
+        self._wrap = wrap
+        self._items: dict[str, Any] = {}
 
     def _add(self, rule: Rule) -> None:
-        self._rules[rule.name] = RuleProxy(rule)
+        self._items[rule.name] = self._wrap(rule)
 
-    def __getattr__(self, name: str) -> RuleProxy:
+    def __getattr__(self, name: str) -> Any:
         try:
-            return self._rules[name]
+            return self._items[name]
         except KeyError:
-            raise AttributeError(f"no rule named {name!r} is defined above this line") from None
+            raise AttributeError(
+                f"no {self._kind} named {name!r} is defined above this line") from None
 
 
 class CheckpointJob:
@@ -125,20 +124,6 @@ class _Checkpoint:
             if not os.path.exists(path):
                 raise IncompleteCheckpoint(self.rule.name, path)
         return CheckpointJob(self.rule, NamedList(paths, self.rule.output_names))
-
-
-class _Checkpoints:
-    def __init__(self) -> None:
-        self._checkpoints: dict[str, _Checkpoint] = {}
-
-    def _add(self, rule: Rule) -> None:
-        self._checkpoints[rule.name] = _Checkpoint(rule)
-
-    def __getattr__(self, name: str) -> _Checkpoint:
-        try:
-            return self._checkpoints[name]
-        except KeyError:
-            raise AttributeError(f"no checkpoint named {name!r} is defined") from None
 
 
 class Shell:
@@ -192,7 +177,7 @@ class WorkflowInfo:
 
 
 def make_namespace(workflow: Workflow) -> dict[str, Any]:
-    rules, checkpoints = _Rules(), _Checkpoints()
+    rules, checkpoints = _Registry("rule", RuleProxy), _Registry("checkpoint", _Checkpoint)
     return {
         "__name__": "__rulekit__",
         "__builtins__": __builtins__,
