@@ -141,6 +141,11 @@ CASES = [
         'DIR/Rulesfile:1:1: error: \'module\' is not supported by rulekit\n    module other:\n    ^\n  hint: see docs/snakemake.md for what rulekit supports',
         id='unsupported_module',
     ),
+    pytest.param(
+        'rule a:\n    input: rules.b.output\n    output: "a.txt"\n',
+        "DIR/Rulesfile:2:12: error: AttributeError: no rule named 'b' is defined above this line\n        input: rules.b.output\n               ^",
+        id='rules_reference_before_definition',
+    ),
 ]
 
 
