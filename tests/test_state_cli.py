@@ -4,6 +4,7 @@ checksum early cutoff (issue 5, "Done when")."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,19 @@ def rk(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProces
                           capture_output=True, timeout=timeout, env=_env())
 
 
-def rk_bg(cwd: Path, *args: str) -> subprocess.Popen[str]:
-    # A session of its own: the driver, its workers and their shells form one process group.
-    return subprocess.Popen([sys.executable, "-m", "rulekit", *args], cwd=cwd, text=True,
+@contextlib.contextmanager
+def rk_bg(cwd: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """rulekit in the background, in a session of its own (the driver, its workers and
+    their shells form one process group); the group is killed if it outlives the block."""
+    proc = subprocess.Popen([sys.executable, "-m", "rulekit", *args], cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
                             start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def _env() -> dict[str, str]:
@@ -85,15 +95,10 @@ def test_sigkill_of_process_group_then_rerun(tmp_path: Path) -> None:
             shell: "cat {input} > {output}"
     """)
     (tmp_path / "hang").touch()
-    proc = rk_bg(tmp_path, "run", "--cores", "1")
-    try:
+    with rk_bg(tmp_path, "run", "--cores", "1") as proc:
         wait_for(lambda: (tmp_path / "out.txt").exists())
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert (tmp_path / "out.txt").read_text() == "partial\n"  # a half-written output
     (tmp_path / "hang").unlink()
@@ -126,8 +131,7 @@ def _holding(root: Path) -> bool:
 
 def test_overlapping_runs_second_exits_3(tmp_path: Path) -> None:
     write(tmp_path, "Rulesfile", LOCKED)
-    holder = rk_bg(tmp_path, "run", "a.txt", "--cores", "1")
-    try:
+    with rk_bg(tmp_path, "run", "a.txt", "--cores", "1") as holder:
         wait_for(lambda: _holding(tmp_path))
         t0 = time.monotonic()
         second = rk(tmp_path, "run", "--cores", "2", timeout=30)
@@ -141,10 +145,6 @@ def test_overlapping_runs_second_exits_3(tmp_path: Path) -> None:
         (tmp_path / "go-a").touch()
         out, err = holder.communicate(timeout=30)
         assert holder.returncode == 0, out + err
-    finally:
-        if holder.poll() is None:
-            os.killpg(holder.pid, signal.SIGKILL)
-            holder.wait()
     (tmp_path / "go-b").touch()
     ok(rk(tmp_path, "run", "--cores", "2"))
     assert (tmp_path / "a.txt").read_text() == "a\n"
@@ -153,8 +153,7 @@ def test_overlapping_runs_second_exits_3(tmp_path: Path) -> None:
 
 def test_disjoint_runs_proceed_together(tmp_path: Path) -> None:
     write(tmp_path, "Rulesfile", LOCKED)
-    first = rk_bg(tmp_path, "run", "a.txt", "--cores", "1")
-    try:
+    with rk_bg(tmp_path, "run", "a.txt", "--cores", "1") as first:
         wait_for(lambda: _holding(tmp_path))
         (tmp_path / "go-b").touch()
         ok(rk(tmp_path, "run", "b.txt", "--cores", "1", timeout=30))  # while first holds a.txt
@@ -162,10 +161,6 @@ def test_disjoint_runs_proceed_together(tmp_path: Path) -> None:
         (tmp_path / "go-a").touch()
         out, err = first.communicate(timeout=30)
         assert first.returncode == 0, out + err
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait()
     assert (tmp_path / "a.txt").read_text() == "a\n"
     assert (tmp_path / "b.txt").read_text() == "b\n"
     assert plan_json(tmp_path) == []
@@ -173,10 +168,10 @@ def test_disjoint_runs_proceed_together(tmp_path: Path) -> None:
 
 def test_killed_holder_blocks_nobody(tmp_path: Path) -> None:
     write(tmp_path, "Rulesfile", LOCKED)
-    holder = rk_bg(tmp_path, "run", "a.txt", "--cores", "1")
-    wait_for(lambda: _holding(tmp_path))
-    os.killpg(holder.pid, signal.SIGKILL)
-    holder.wait(timeout=10)
+    with rk_bg(tmp_path, "run", "a.txt", "--cores", "1") as holder:
+        wait_for(lambda: _holding(tmp_path))
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=10)
     (tmp_path / "go-a").touch()
     (tmp_path / "go-b").touch()
     ok(rk(tmp_path, "run", "--cores", "2"))
