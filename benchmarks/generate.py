@@ -66,6 +66,11 @@ def _run_body(text_expr: str) -> str:
     )
 
 
+def _body(variant: str, shell: str, run: str) -> str:
+    """The body line(s) of a rule: `shell: "<shell>"`, or the `run:` block `run`."""
+    return f'    shell: "{shell}"' if variant == "shell" else run.rstrip("\n")
+
+
 def _multi_run_body() -> str:
     return (
         "    run:\n"
@@ -89,10 +94,7 @@ def chain_rules(n: int, variant: str) -> str:
         '    input: expand("c/{s}.txt", s=SAMPLES)',
         '    output: "result.txt"',
     ]
-    if variant == "shell":
-        lines.append('    shell: "touch {output}"')
-    else:
-        lines.append(_run_body("str(len(input)) + '\\n'").rstrip("\n"))
+    lines.append(_body(variant, "touch {output}", _run_body("str(len(input)) + '\\n'")))
     for rule, src in (("a", "raw"), ("b", "a"), ("c", "b")):
         lines += [
             "",
@@ -101,10 +103,7 @@ def chain_rules(n: int, variant: str) -> str:
             f'    input: "{src}/{{s}}.txt"',
             f'    output: "{rule}/{{s}}.txt"',
         ]
-        if variant == "shell":
-            lines.append('    shell: "cp {input} {output}"')
-        else:
-            lines.append(_run_body("wildcards.s + '\\n'").rstrip("\n"))
+        lines.append(_body(variant, "cp {input} {output}", _run_body("wildcards.s + '\\n'")))
     return "\n".join(lines) + "\n"
 
 
@@ -151,10 +150,7 @@ def fan_rules(n: int, variant: str) -> str:
         '    input: expand("parts/{p}.out", p=PARTS)',
         '    output: "merged.txt"',
     ]
-    if variant == "shell":
-        lines.append('    shell: "touch {output}"')
-    else:
-        lines.append(_run_body("str(len(input)) + '\\n'").rstrip("\n"))
+    lines.append(_body(variant, "touch {output}", _run_body("str(len(input)) + '\\n'")))
     lines += [
         "",
         "",
@@ -162,10 +158,7 @@ def fan_rules(n: int, variant: str) -> str:
         '    input: "input.txt"',
         '    output: expand("parts/{p}.in", p=PARTS)',
     ]
-    if variant == "shell":
-        lines.append('    shell: "touch {output}"')
-    else:
-        lines.append(_multi_run_body().rstrip("\n"))
+    lines.append(_body(variant, "touch {output}", _multi_run_body()))
     lines += [
         "",
         "",
@@ -173,10 +166,7 @@ def fan_rules(n: int, variant: str) -> str:
         '    input: "parts/{p}.in"',
         '    output: "parts/{p}.out"',
     ]
-    if variant == "shell":
-        lines.append('    shell: "cp {input} {output}"')
-    else:
-        lines.append(_run_body("wildcards.p + '\\n'").rstrip("\n"))
+    lines.append(_body(variant, "cp {input} {output}", _run_body("wildcards.p + '\\n'")))
     return "\n".join(lines) + "\n"
 
 
@@ -219,10 +209,7 @@ def wide_rules(n: int, variant: str) -> str:
             f'    input: "raw/w{i:06d}.txt"',
             f'    output: "out/w{i:06d}.txt"',
         ]
-        if variant == "shell":
-            lines.append('    shell: "cp {input} {output}"')
-        else:
-            lines.append(_run_body("'x\\n'").rstrip("\n"))
+        lines.append(_body(variant, "cp {input} {output}", _run_body("'x\\n'")))
     return "\n".join(lines) + "\n"
 
 
