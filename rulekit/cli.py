@@ -150,7 +150,14 @@ def plan_options(targets: tuple[str, ...], force: bool, forceall: bool, forcerun
     return PlanOptions(targets, forceall, forcerun, force, until, chosen)
 
 
+def show_warnings(warnings: list[str]) -> None:
+    """A plan's warnings (future mtimes, hidden jobs), once, on stderr."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
 def show_plan(plan: Plan, fmt: str) -> None:
+    show_warnings(plan.warnings)
     if fmt == "json":
         click.echo(json.dumps(plan.to_json(), indent=2))
         return
@@ -254,8 +261,7 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
                            print_commands=print_commands, quiet=quiet, argv=sys.argv)
 
     def on_plan(the_plan: Plan) -> None:
-        for warning in the_plan.warnings:
-            click.echo(f"warning: {warning}", err=True)
+        show_warnings(the_plan.warnings)
         if the_plan.is_empty and not quiet:
             click.echo(NOTHING_TO_DO)
 
@@ -283,6 +289,7 @@ def dag(file: str | None, directory: str | None, config_items: tuple[str, ...],
     opts = plan_options(**selection)
     the_plan = wf.plan(opts.targets, forceall=opts.forceall, forcerun=opts.forcerun,
                        force=opts.force, until=opts.until, rerun_triggers=opts.rerun_triggers)
+    show_warnings(the_plan.warnings)
     click.echo(render_graph(the_plan.dag, fmt, rules=rule_graph, plan=the_plan))
 
 
@@ -299,7 +306,9 @@ def summary(file: str | None, directory: str | None, config_items: tuple[str, ..
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     with api.working_directory(wf.workdir), wf.open_store() as store:
-        rows = summary_rows(wf.model, store, targets)
+        warnings: list[str] = []
+        rows = summary_rows(wf.model, store, targets, warnings=warnings)
+    show_warnings(warnings)
     if fmt == "json":
         click.echo(json.dumps({"outputs": rows}, indent=2, default=str))
     elif fmt == "csv":

@@ -60,13 +60,14 @@ class Dag:
 
     def __init__(self, workflow: Workflow, jobs: list[Job], targets: list[Job],
                  target_files: list[str], waiting: dict[int, str],
-                 producer: dict[str, Job]) -> None:
+                 producer: dict[str, Job], sources: Iterable[str] = ()) -> None:
         self.workflow = workflow
         self.jobs = jobs
         self.targets = targets
         self.target_files = target_files
         self.waiting = waiting          # job id -> checkpoint rule it waits for
         self.producer = producer        # output path -> job
+        self.sources = sources          # existing files no job makes, as they were asked for
         self._consumers: list[list[Job]] | None = None
 
     def __iter__(self) -> Any:
@@ -410,7 +411,8 @@ def _build_dag(workflow: Workflow, targets: Sequence[str], fs: FileSystem) -> Da
             target_jobs.append(job)
     target_jobs = list(dict.fromkeys(target_jobs))
     waiting = {job.id: rule for job, rule in builder.waiting.items()}
-    return Dag(workflow, builder.order, target_jobs, target_files, waiting, builder.producer)
+    return Dag(workflow, builder.order, target_jobs, target_files, waiting, builder.producer,
+               builder.sources)
 
 
 def _rule_target(builder: _Builder, rule: Rule) -> Job:

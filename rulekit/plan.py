@@ -37,7 +37,9 @@ from .reasons import (
     UpstreamRuns,
     WaitingForCheckpoint,
     format_ns,
+    format_span,
 )
+from .triggers import changed_inputs, recorded_inputs
 
 __all__ = ["PlannedJob", "Plan", "make_plan", "job_params", "RERUN_TRIGGERS",
            "DEFAULT_TRIGGERS"]
@@ -185,7 +187,7 @@ class _Planner:
         self.records: dict[str, Any] = {}
         if self.store is not None:
             self.incomplete = set(self.store.incomplete_paths())
-            if self.triggers & {"params", "input", "code", "checksum"}:
+            if self.triggers & {"mtime", "params", "input", "code", "checksum"}:
                 stats = self.fs.stat_many([o for job in jobs for o in job.output])
                 existing = [o for o, st in stats.items() if st is not None]
                 if existing:
@@ -285,7 +287,11 @@ class _Planner:
             if skipped:
                 self._behind_temp(job, skipped, behind)
             if record is not None:
-                self._store_reasons(job, record, r)
+                recorded = recorded_inputs(record)
+                if check_mtime and oldest is not None:
+                    r.extend(changed_inputs(job, recorded, stat, oldest.mtime_ns, oldest_path,
+                                            self.fs.root if use_checksum else None))
+                self._store_reasons(job, record, recorded, r)
             running = None
             count = 0
             for dep in job.deps:
@@ -338,7 +344,8 @@ class _Planner:
                         more.add((dep.id, i))
         return more
 
-    def _store_reasons(self, job: Job, record: Any, r: list[Reason]) -> None:
+    def _store_reasons(self, job: Job, record: Any, recorded: list[Any],
+                       r: list[Reason]) -> None:
         triggers = self.triggers
         if "params" in triggers:
             current = _canonical(job_params(job)) if job.params else "{}"
@@ -354,9 +361,7 @@ class _Planner:
                     if old.get(name, _ABSENT) != new.get(name, _ABSENT):
                         r.append(ParamsChanged(name, old.get(name), new.get(name)))
         if "input" in triggers:
-            raw = getattr(record, "raw_inputs", None)
-            listed = ([i[0] for i in _json_list(raw)] if raw is not None
-                      else [i[0] for i in record.inputs])
+            listed = [i[0] for i in recorded]
             current_inputs = [str(p) for p in job.input]
             if listed != current_inputs:
                 before, now = set(listed), set(current_inputs)
@@ -393,13 +398,15 @@ class _Planner:
         return found
 
     def _future_check(self) -> None:
-        limit = self.fs.now_ns() + _FUTURE_SLACK_NS
+        now = self.fs.now_ns()
+        limit = now + _FUTURE_SLACK_NS
+        self.fs.stat_many(self.dag.sources)  # source files are only listed, not yet stat'ed
         future = [(path, st.mtime_ns) for path, st in self.fs.known().items()
                   if st is not None and st.mtime_ns > limit]
         future.sort()
         for path, t in future[:5]:
-            self.warnings.append(f"{path} has a modification time in the future "
-                                 f"({format_ns(t)}); check the clock")
+            self.warnings.append(f"{path} has a modification time {format_span(t - now)} in "
+                                 f"the future ({format_ns(t)}); check the clock")
         if len(future) > 5:
             self.warnings.append(f"... and {len(future) - 5} more files with future times")
 
@@ -419,18 +426,6 @@ class _Planner:
 
 
 _ABSENT = object()
-
-
-_scan_json = json.JSONDecoder().scan_once
-
-
-def _json_list(text: str) -> Any:
-    """json.loads for the store's own compact JSON, minus the wrapper's overhead."""
-    try:
-        value, end = _scan_json(text, 0)
-    except StopIteration:
-        end = -1
-    return value if end == len(text) else json.loads(text)
 
 
 def _canonical(params: Any) -> str:

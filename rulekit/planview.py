@@ -55,7 +55,7 @@ def render_plan_text(plan: Plan, *, max_width: int = 60) -> str:
 
 
 def _render_text(plan: Plan, max_width: int) -> str:
-    lines = [f"warning: {w}" for w in plan.warnings]
+    lines: list[str] = []  # plan.warnings go to stderr (cli.show_warnings), not here
     if plan.is_empty:
         lines.append(NOTHING_TO_DO)
         return "\n".join(lines)
@@ -93,7 +93,7 @@ def render_plan_rich(plan: Plan, *, max_rows: int | None = 1000) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    parts: list[Any] = [Text(f"warning: {w}", style="yellow") for w in plan.warnings]
+    parts: list[Any] = []  # plan.warnings go to stderr (cli.show_warnings), not here
     if plan.is_empty:
         parts.append(Text(NOTHING_TO_DO, style="green"))
         return Group(*parts)

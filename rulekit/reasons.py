@@ -17,15 +17,28 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 __all__ = [
-    "Reason", "Forced", "MissingOutput", "Incomplete", "InputNewer", "UpstreamRuns",
+    "Reason", "Forced", "MissingOutput", "Incomplete", "InputNewer", "InputChanged",
+    "UpstreamRuns",
     "ParamsChanged", "InputSetChanged", "CodeChanged", "ChecksumChanged",
-    "WaitingForCheckpoint", "NoOutput", "format_ns",
+    "WaitingForCheckpoint", "NoOutput", "format_ns", "format_span",
 ]
 
 
 def format_ns(t_ns: int) -> str:
     """An mtime in ns as a local ISO time with microseconds, e.g. 2024-05-01T12:00:00.000001."""
     return _dt.datetime.fromtimestamp(t_ns / 1e9).isoformat(timespec="microseconds")
+
+
+def format_span(ns: int) -> str:
+    """A positive duration in ns in words: "40 seconds", "3 hours", "12 days", "2 years"."""
+    seconds = ns / 1e9
+    for unit, size, upto in (("second", 1, 120), ("minute", 60, 120), ("hour", 3600, 48),
+                             ("day", 86400, 730)):
+        if seconds < size * upto:
+            n = max(1, int(seconds // size))
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    n = int(seconds // (365.25 * 86400))
+    return f"{n} years"
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -118,6 +131,31 @@ class InputNewer(Reason):
         data = super().to_json()
         data["t_in_iso"] = format_ns(self.t_in)
         data["t_out_iso"] = format_ns(self.t_out)
+        return data
+
+
+@dataclass(frozen=True)
+class InputChanged(Reason):
+    """An input's mtime or size differs from what the store recorded when `output` was
+    made, in either direction (times in ns since the epoch, sizes in bytes)."""
+
+    input: str
+    output: str
+    old_mtime: int
+    new_mtime: int
+    old_size: int
+    new_size: int
+    kind: ClassVar[str] = "input-changed"
+
+    def describe(self) -> str:
+        return (f"input {self.input} changed since {self.output} was made: mtime "
+                f"{format_ns(self.old_mtime)} -> {format_ns(self.new_mtime)}, size "
+                f"{self.old_size} -> {self.new_size} bytes")
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data["old_mtime_iso"] = format_ns(self.old_mtime)
+        data["new_mtime_iso"] = format_ns(self.new_mtime)
         return data
 
 

@@ -200,15 +200,19 @@ def _isdir(st: os.stat_result) -> bool:
 # --------------------------------------------------------------------------- summary
 
 def summary_rows(workflow: Workflow, store: MetadataStore,
-                 targets: Sequence[str] | str = ()) -> list[dict[str, Any]]:
+                 targets: Sequence[str] | str = (), *,
+                 warnings: list[str] | None = None) -> list[dict[str, Any]]:
     """Every known output, the targets' DAG first (in job order) then the store's other
     records (sorted): path, exists, rule, job, last_run, status, reasons.
 
     status is "incomplete" (a marker is set), "missing", "would rerun", "no record" (exists,
-    up to date by timestamps, never recorded) or "ok". Store records the current rule file
+    up to date by timestamps, never recorded) or "ok". The plan's warnings are added to
+    `warnings` when given. Store records the current rule file
     cannot make any more are listed with the reason "no rule makes this file now"."""
     fs = FileSystem(workflow.workdir)
     plan = make_plan(workflow, targets, fs=fs, store=store, rerun_triggers=DEFAULT_TRIGGERS)
+    if warnings is not None:
+        warnings.extend(plan.warnings)
     records = store.all_records()
     incomplete = store.incomplete()
     extra = sorted((set(records) | set(incomplete)) - set(plan.dag.producer))

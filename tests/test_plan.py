@@ -162,12 +162,12 @@ def test_protected_output_is_an_error_before_running(tmp_path: Any) -> None:
 
 def test_future_mtime_warns(tmp_path: Any) -> None:
     touch(tmp_path, "in.txt", t=0)
-    future = time.time_ns() + 3600 * 10**9
+    future = time.time_ns() + (3 * 3600 + 60) * 10**9
     touch(tmp_path, "out.txt")
     os.utime(os.path.join(tmp_path, "out.txt"), ns=(future, future))
     plan = plan_of(make_wf(tmp_path, make_rule("a", "out.txt", "in.txt")))
     assert plan.is_empty
-    assert plan.warnings == [f"out.txt has a modification time in the future "
+    assert plan.warnings == [f"out.txt has a modification time 3 hours in the future "
                              f"({format_ns(future)}); check the clock"]
 
 
@@ -246,8 +246,15 @@ def test_fake_filesystem_ticks(tmp_path: Any) -> None:
 store_mod = pytest.importorskip("rulekit.store")
 
 
-def record(path: str, job: Any, **kw: Any) -> Any:
-    inputs = [store_mod.InputRecord(str(p), 0, 0) for p in job.input]
+def record(path: str, job: Any, root: Any = None, **kw: Any) -> Any:
+    """A record of `path` made by `job`; with `root`, the inputs' times and sizes on disk."""
+    def seen(p: str) -> tuple[int, int]:
+        if root is None:
+            return 0, 0
+        st = os.stat(os.path.join(root, p))
+        return st.st_mtime_ns, st.st_size
+
+    inputs = [store_mod.InputRecord(str(p), *seen(str(p))) for p in job.input]
     fields = {"path": path, "rule": job.rule.name, "wildcards": dict(job.wildcards),
               "params": store_mod.canonical_params(job_params(job)),
               "code_hash": job.rule.code_hash, "inputs": inputs}
@@ -264,9 +271,9 @@ def test_store_triggers(tmp_path: Any) -> None:
     wf.rules["a"].body = Body("shell", Span("Rulesfile", 2, 5), "echo", "hash-new")
     job = plan_of(wf, forceall=True).jobs[0].job
     with store_mod.MetadataStore(tmp_path) as store:
-        store.put_many([record("out.txt", job)])
+        store.put_many([record("out.txt", job, tmp_path)])
         assert plan_of(wf, store=store).is_empty
-        store.put_many([record("out.txt", job, params='{"n": 1}', code_hash="hash-old",
+        store.put_many([record("out.txt", job, tmp_path, params='{"n": 1}', code_hash="hash-old",
                                inputs=[store_mod.InputRecord("old.txt", 0, 0)])])
         reasons = plan_of(wf, store=store).jobs[0].reasons
         assert reasons == (ParamsChanged("n", 1, 2),
