@@ -10,6 +10,7 @@ arguments it asks for (Snakemake's convention).
 from __future__ import annotations
 
 import inspect
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from .model import (
     Job,
     NamedList,
     Rule,
+    ShellText,
     Unpack,
     Wildcards,
     named_list,
@@ -86,6 +88,15 @@ class Fmt:
         if self.flags is not None and self.fmt is not None:
             return AnnotatedPath(value, self.flags)
         return value
+
+    def param(self, wc: dict[str, str]) -> str:
+        """A params string: as written, plus the shell text with wildcard values quoted."""
+        if self.fmt is None:
+            return self.text
+        value = self.fmt.format_map(wc)
+        quoted = {k: shlex.quote(v) for k, v in wc.items()}
+        shell = self.fmt.format_map(quoted)
+        return value if shell == value else ShellText(value, shell)
 
 
 class RuleInfo:
@@ -262,7 +273,7 @@ def finish_job(info: RuleInfo, job: Job) -> None:
         for _, v in info.params:
             if isinstance(v, Fmt):
                 try:
-                    v = v(wc)
+                    v = v.param(wc)
                 except (KeyError, IndexError, ValueError):
                     v = v.text
             elif callable(v):

@@ -18,6 +18,7 @@ from .source import Span
 __all__ = [
     "FLAGS", "AnnotatedPath", "FlaggedCallable", "Unpack", "flag", "has_flag", "NamedList",
     "Body", "Rule", "Workflow", "Job", "Wildcards", "IncompleteCheckpoint", "named_list",
+    "ShellText",
 ]
 
 FLAGS = ("temp", "protected", "touch", "directory", "ancient")
@@ -35,6 +36,25 @@ class AnnotatedPath(str):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (AnnotatedPath, (str(self), tuple(self.flags)))
+
+
+class ShellText(str):
+    """A params string formatted from wildcards (`prefix="out/{s}"`).
+
+    The value is the text as written with the wildcard values filled in (what `run:` bodies
+    and scripts see); `shell` is the same text with each wildcard value shell-quoted, which
+    is what `{params.prefix}` inserts into a command, so a wildcard value never runs.
+    """
+
+    shell: str
+
+    def __new__(cls, value: str, shell: str) -> ShellText:
+        obj = super().__new__(cls, value)
+        obj.shell = shell
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ShellText, (str(self), self.shell))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@
 are shell-quoted one path at a time (a list of several paths becomes several quoted words), so
 a file named `a b;rm -rf ~` is one argument and never a command. `{params.x}`, `{config[x]}`,
 `{threads}`, `{resources.x}` and any other name are inserted as written, because they often
-hold flags. `{x:q}` forces quoting, `{x:u}` turns it off. This is stricter than Snakemake on
+hold flags; but a params string formatted from wildcards (`prefix="out/{s}"`, a
+`model.ShellText`) brings its wildcard values quoted. `{x:q}` forces quoting, `{x:u}` turns
+it off. This is stricter than Snakemake on
 purpose (snakemake issue 3297).
 
 The same formatter serves `shell:` bodies (formatted in the driver), `message:` texts (never
@@ -64,6 +66,14 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _as_written(value: Any) -> str:
+    """A value inserted unquoted; a params string formatted from wildcards (ShellText)
+    brings its wildcard values quoted."""
+    if isinstance(value, (list, tuple)):
+        return " ".join(getattr(v, "shell", None) or str(v) for v in value)
+    return getattr(value, "shell", None) or str(value)
+
+
 class _Field:
     __slots__ = ("value", "quote")
 
@@ -112,7 +122,9 @@ class _Formatter(string.Formatter):
         if format_spec:
             text = format(field.value, format_spec)
             return shlex.quote(text) if field.quote else text
-        return quote_value(field.value) if field.quote else _plain(field.value)
+        if field.quote:
+            return quote_value(field.value)
+        return _as_written(field.value) if self.quoting else _plain(field.value)
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:
         if conversion is None or not isinstance(value, _Field):
