@@ -31,7 +31,7 @@ from .model import NamedList, Wildcards
 
 __all__ = [
     "QUOTED_NAMES", "ShellFormatError", "ShellCommandError", "format_command", "format_message",
-    "job_names", "shell_argv", "run_shell_from_frame", "quote_value",
+    "job_names", "shell_argv", "run_shell_from_frame", "quote_value", "mentions",
 ]
 
 #: Names whose values are paths or wildcard values: quoted unless `:u`.
@@ -163,6 +163,18 @@ def job_names(*, input: Any, output: Any, params: Any, wildcards: Any, threads: 
     return {"input": input, "output": output, "params": params, "wildcards": wildcards,
             "threads": threads, "resources": resources, "log": log, "config": config,
             "rule": rule, "jobid": jobid, "benchmark": benchmark or ""}
+
+
+@functools.lru_cache(maxsize=256)
+def mentions(template: str, name: str) -> bool:
+    """Whether a command template has a field starting with `name` (`{log}`, `{log.err}`)."""
+    try:
+        for _, field, _, _ in string.Formatter().parse(template):
+            if field is not None and _string.formatter_field_name_split(field)[0] == name:
+                return True
+    except ValueError:
+        return False
+    return False
 
 
 def format_command(template: str, names: Mapping[str, Any], rule: str) -> str:

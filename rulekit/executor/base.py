@@ -58,6 +58,9 @@ class Task:
     command: list[str] | None = None
     script: str | None = None      # absolute path of a script: body
     workflow: WorkflowRef | None = None   # None: the worker already holds the workflow
+    redirect: str | None = None    # shell: append stdout+stderr here (log[0]); None: capture
+    config: dict[str, Any] | None = None  # script: the config the script sees
+    attempt: int = 1               # 1, then 2, 3, ... on retries
 
 
 @dataclass(slots=True)

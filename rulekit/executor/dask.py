@@ -65,7 +65,7 @@ def run_chunk(ref: WorkflowRef, tasks: Sequence[Task], token: str = "") -> list[
         if token in _STOPPED:
             now = time.time()
             out.append(Outcome(task.jobid, False, now, now, "terminated"))
-        elif task.kind == "shell":
+        elif task.kind == "shell" or task.kind == "script":
             out.append(_run_shell(task, token))
         else:
             task.workflow = ref
@@ -80,8 +80,7 @@ def _run_shell(task: Task, token: str) -> Outcome:
 
     start = time.time()
     try:
-        assert task.command is not None
-        pid, capture = worker.spawn_shell(task.command, task.log[0] if task.log else None, True)
+        pid, capture = worker.spawn_task(task, True)
         _RUNNING.setdefault(token, {})[task.jobid] = pid
         try:
             code, usage = worker.reap(pid)  # type: ignore[misc]
@@ -90,8 +89,8 @@ def _run_shell(task: Task, token: str) -> Outcome:
         output = worker.read_capture(capture)
         end = time.time()
         if code != 0:
-            why = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            return Outcome(task.jobid, False, start, end, f"shell command {why}", output, code)
+            return Outcome(task.jobid, False, start, end, worker.failed_text(task.kind, code),
+                           output, code)
         if task.benchmark:
             worker.write_benchmark(task.benchmark, end - start, usage.ru_maxrss,
                                    usage.ru_utime + usage.ru_stime)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..model import Job, Workflow, has_flag
-from ..shellfmt import format_command, format_message, job_names, shell_argv
+from ..shellfmt import format_command, format_message, job_names, mentions, shell_argv
 from .base import Outcome, Task
 
 __all__ = ["FileOps", "remove_paths", "failure_text", "install_signals", "format_job",
@@ -185,15 +185,26 @@ def format_job(wf: Workflow, job: Job, threads: int) -> tuple[str | None, str | 
     return command, message
 
 
-def make_task(wf: Workflow, job: Job, threads: int, command: str | None) -> Task:
-    """The plain-data Task for a job about to start."""
+def make_task(wf: Workflow, job: Job, threads: int, command: str | None,
+              attempt: int = 1) -> Task:
+    """The plain-data Task for a job about to start.
+
+    A shell job's stdout and stderr are appended to its first log file unless the command
+    itself mentions `{log}` (then the command decides where its output goes, as in
+    `cmd 2> {log}`, and rulekit captures whatever is left)."""
     rule = job.rule
     kind = rule.body.kind if rule.body else "none"
     argv = None
+    redirect = None
     if command is not None:
         argv = shell_argv(command, wf.shell_executable, wf.shell_prefix, wf.shell_suffix)
+        if job.log and not mentions(rule.body.command or "", "log"):  # type: ignore[union-attr]
+            redirect = job.log[0]
     script = None
+    config = None
     if kind == "script":
         script = os.path.join(wf.basedir, rule.body.script or "")  # type: ignore[union-attr]
+        config = wf.config
     return Task(job.id, rule.name, kind, job.input, job.output, job.params, dict(job.wildcards),
-                threads, dict(job.resources), job.log, job.benchmark, argv, script)
+                threads, dict(job.resources), job.log, job.benchmark, argv, script,
+                redirect=redirect, config=config, attempt=attempt)

@@ -125,7 +125,7 @@ class Scheduler:
             t = job.threads if isinstance(job.threads, int) else 1
             demands = tuple((k, float(job.resources.get(k, 0) or 0)) for k in self.limits)
             kind = job.rule.body.kind if job.rule.body else "none"
-            js.cls = (min(max(t, 1), self.cores), demands, kind == "run" or kind == "script")
+            js.cls = (min(max(t, 1), self.cores), demands, kind == "run")
             inputs = None
             for dep in job.deps:
                 ds = states.get(dep)
@@ -315,7 +315,7 @@ class Scheduler:
             js.deadline = time.time() + self.opts.latency_wait
             self.checking.append(js)
             return None
-        return make_task(self.wf, job, js.cls[0], command)
+        return make_task(self.wf, job, js.cls[0], command, js.attempts)
 
     # -- finishing -------------------------------------------------------------------------
 

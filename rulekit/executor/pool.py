@@ -1,8 +1,8 @@
-"""The local JobRunner: worker processes for run:/script: bodies, posix_spawn for shell:.
+"""The local JobRunner: worker processes for run: bodies, posix_spawn for shell: and script:.
 
 Workers are started once per run (lazily, up to the core count) and each sits in its own
 process group; a worker gets a batch of tasks over a pipe and answers one Outcome per task as
-soon as it is done. Shell jobs are spawned straight from the driver with posix_spawn into a
+soon as it is done. Shell jobs (and script jobs: a fresh Python each) are spawned straight from the driver with posix_spawn into a
 new process group (about 2 ms per job, no fork of the driver's memory) and are waited on
 through pidfds, so one `multiprocessing.connection.wait` call watches workers, shell jobs and
 the signal wake-up pipe together.
@@ -32,7 +32,7 @@ from typing import Any
 
 from ..model import Workflow
 from .base import Outcome, Task, WorkflowRef
-from .worker import read_capture, reap, spawn_shell, worker_main, write_benchmark
+from .worker import failed_text, read_capture, reap, spawn_task, worker_main, write_benchmark
 
 __all__ = ["LocalRunner"]
 
@@ -120,7 +120,7 @@ class LocalRunner:
     def submit(self, tasks: Sequence[Task]) -> None:
         batch = []
         for task in tasks:
-            if task.kind == "shell":
+            if task.kind == "shell" or task.kind == "script":
                 self._spawn(task)
             else:
                 batch.append(task)
@@ -238,10 +238,8 @@ class LocalRunner:
             self.idle.append(worker)
 
     def _spawn(self, task: Task) -> None:
-        assert task.command is not None
         start = time.time()
-        pid, capture = spawn_shell(task.command, task.log[0] if task.log else None, True,
-                                   self.env)
+        pid, capture = spawn_task(task, True, self.env)
         if _HAS_PIDFD:
             key = os.pidfd_open(pid)
         else:
@@ -275,6 +273,5 @@ class LocalRunner:
         if code == 0:
             out.append(Outcome(task.jobid, True, sh.start, end, None, text, 0))
         else:
-            why = (f"killed by signal {-code}" if code < 0 else f"exit status {code}")
             out.append(Outcome(task.jobid, False, sh.start, end,
-                               f"shell command failed ({why})", text, code))
+                               failed_text(task.kind, code), text, code))

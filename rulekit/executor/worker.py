@@ -2,9 +2,9 @@
 
 A worker receives plain data only and loads the workflow once per process (cached by rule
 file and config), because code objects do not pickle. `run:` bodies call the compiled
-function, `script:` bodies exec the file with a `rulekit` object (also bound as `snakemake`),
-`shell:` commands run under bash. Failures come back as text: a `run:` body's traceback shows
-the rule file's own lines, with rulekit's frames dropped.
+function; `script:` bodies run in a fresh Python (scriptjob.py) with a `snakemake` object
+(also bound as `rulekit`); `shell:` commands run under bash. Failures come back as text: a
+`run:` body's traceback shows the rule file's own lines, with rulekit's frames dropped.
 
 Nothing in this module may raise out of `run_task`: a worker must always answer.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import resource
 import signal
 import sys
@@ -26,7 +27,8 @@ from ..model import NamedList, Wildcards, Workflow
 from .base import Outcome, Task, WorkflowRef
 
 __all__ = ["run_task", "run_tasks", "set_workflow", "get_workflow", "worker_main",
-           "spawn_shell", "reap", "ScriptContext", "format_exception", "write_benchmark"]
+           "spawn_shell", "spawn_task", "script_payload", "reap", "format_exception",
+           "write_benchmark", "failed_text"]
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CURRENT: Workflow | None = None
@@ -69,25 +71,6 @@ def get_workflow(ref: WorkflowRef | None) -> Workflow:
     return wf
 
 
-class ScriptContext:
-    """The `rulekit` (alias `snakemake`) object a `script:` sees."""
-
-    def __init__(self, task: Task, config: dict[str, Any]) -> None:
-        self.input = task.input
-        self.output = task.output
-        self.params = task.params
-        self.wildcards = Wildcards.from_dict(task.wildcards)
-        self.threads = task.threads
-        self.resources = _resources(task.resources)
-        self.log = task.log
-        self.config = config
-        self.rule = task.rule
-        self.jobid = task.jobid
-
-    def __repr__(self) -> str:
-        return f"<rulekit job {self.rule} #{self.jobid}>"
-
-
 def _resources(values: dict[str, Any]) -> NamedList:
     return NamedList(values.values(), {k: i for i, k in enumerate(values)})
 
@@ -112,9 +95,10 @@ def format_exception(exc: BaseException, rule: str) -> str:
 
 
 def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
-                env: Any = None) -> tuple[int, Any]:
-    """Start argv with stdin from /dev/null and stdout+stderr to `log` (appended) or to an
-    anonymous temp file (returned, to show the output). posix_spawn: no fork of a big driver.
+                env: Any = None, stdin: Any = None) -> tuple[int, Any]:
+    """Start argv with stdin from /dev/null (or the open file `stdin`) and stdout+stderr to
+    `log` (appended) or to an anonymous temp file (returned, to show the output).
+    posix_spawn: no fork of a big driver.
     """
     capture = None
     if log:
@@ -122,8 +106,9 @@ def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
     else:
         capture = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
         fd = capture.fileno()
-    actions = [(os.POSIX_SPAWN_OPEN, 0, _DEVNULL, os.O_RDONLY, 0),
-               (os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)]
+    first = ((os.POSIX_SPAWN_DUP2, stdin.fileno(), 0) if stdin is not None
+             else (os.POSIX_SPAWN_OPEN, 0, _DEVNULL, os.O_RDONLY, 0))
+    actions = [first, (os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)]
     try:
         kwargs: dict[str, Any] = {"setpgroup": 0} if new_group else {}
         pid = os.posix_spawn(argv[0], list(argv), os.environ if env is None else env,
@@ -136,6 +121,49 @@ def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
         if log:
             os.close(fd)
     return pid, capture
+
+
+_SCRIPT_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scriptjob.py")
+
+
+def _plain(values: Any) -> tuple[list[Any], dict[str, Any]]:
+    """(items, names) of a NamedList or dict, path and params strings as plain str."""
+    if isinstance(values, dict):
+        return [_plain_value(v) for v in values.values()], {k: i for i, k in enumerate(values)}
+    names = values.names() if isinstance(values, NamedList) else {}
+    return [_plain_value(v) for v in values], names
+
+
+def _plain_value(value: Any) -> Any:
+    return str(value) if isinstance(value, str) else value
+
+
+def script_payload(task: Task) -> bytes:
+    """The pickled plain data scriptjob.py builds the `snakemake` object from."""
+    script = os.path.abspath(task.script or "")
+    data = {"script": script, "scriptdir": os.path.dirname(script),
+            "input": _plain(task.input), "output": _plain(task.output),
+            "params": _plain(task.params), "log": _plain(task.log),
+            "wildcards": _plain(task.wildcards), "resources": _plain(task.resources),
+            "threads": task.threads, "config": task.config or {}, "rule": task.rule,
+            "jobid": task.jobid, "attempt": task.attempt}
+    return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def spawn_task(task: Task, new_group: bool, env: Any = None) -> tuple[int, Any]:
+    """Start a shell task (its argv) or a script task (a fresh Python running
+    scriptjob.py, the payload on its stdin). Returns (pid, capture) as spawn_shell."""
+    if task.kind == "script":
+        payload = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, the child has it
+        try:
+            payload.write(script_payload(task))
+            payload.seek(0)
+            return spawn_shell([sys.executable, _SCRIPT_RUNNER], None, new_group, env,
+                               stdin=payload)
+        finally:
+            payload.close()
+    assert task.command is not None
+    return spawn_shell(task.command, task.redirect, new_group, env)
 
 
 def reap(pid: int, block: bool = True) -> tuple[int, Any] | None:
@@ -167,8 +195,7 @@ def write_benchmark(path: str, seconds: float, max_rss_kb: float, cpu: float) ->
 
 
 def _run_shell(task: Task) -> tuple[int, str, Any]:
-    assert task.command is not None
-    pid, capture = spawn_shell(task.command, task.log[0] if task.log else None, False)
+    pid, capture = spawn_task(task, False)
     code, usage = reap(pid)  # type: ignore[misc]
     return code, read_capture(capture), usage
 
@@ -178,7 +205,7 @@ def run_task(task: Task) -> Outcome:
     start = time.time()
     usage0 = resource.getrusage(resource.RUSAGE_SELF) if task.benchmark else None
     try:
-        if task.kind == "shell":
+        if task.kind in ("shell", "script"):
             code, output, usage = _run_shell(task)
             end = time.time()
             if task.benchmark:
@@ -186,7 +213,7 @@ def run_task(task: Task) -> Outcome:
                                 usage.ru_utime + usage.ru_stime)
             if code != 0:
                 return Outcome(task.jobid, False, start, end,
-                               f"shell command exited with status {code}", output, code)
+                               failed_text(task.kind, code), output, code)
             return Outcome(task.jobid, True, start, end, None, output, 0)
         wf = get_workflow(task.workflow)
         if task.kind == "run":
@@ -196,8 +223,6 @@ def run_task(task: Task) -> Outcome:
                            Wildcards.from_dict(task.wildcards), task.threads,
                            _resources(task.resources), task.log, wf.config, task.rule,
                            task.jobid)
-        elif task.kind == "script":
-            _run_script(task, wf)
         else:
             raise ValueError(f"unknown body kind {task.kind!r}")
     except BaseException as exc:  # SystemExit and KeyboardInterrupt from user code, too
@@ -213,14 +238,10 @@ def run_task(task: Task) -> Outcome:
     return Outcome(task.jobid, True, start, end)
 
 
-def _run_script(task: Task, wf: Workflow) -> None:
-    path = task.script or ""
-    if not path.endswith(".py"):
-        raise ValueError(f"script {path}: only Python scripts (*.py) are supported")
-    with open(path, encoding="utf-8") as fh:
-        code = compile(fh.read(), path, "exec")
-    ctx = ScriptContext(task, wf.config)
-    exec(code, {"__name__": "__main__", "__file__": path, "rulekit": ctx, "snakemake": ctx})
+def failed_text(kind: str, code: int) -> str:
+    """Why a shell or script job failed, from its exit code."""
+    why = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+    return f"{'script' if kind == 'script' else 'shell command'} failed ({why})"
 
 
 def run_tasks(tasks: Sequence[Task]) -> list[Outcome]:
