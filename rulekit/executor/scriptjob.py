@@ -115,6 +115,9 @@ def main() -> int:
     os.dup2(fd, 0)
     os.close(fd)
     path = data["script"]
+    if not path.endswith(".py"):
+        print(f"script {path}: only Python scripts (*.py) are supported", file=sys.stderr)
+        return 2
     sys.argv = [path]
     sys.path[0] = os.path.dirname(path)
     obj = ScriptObject(data)
