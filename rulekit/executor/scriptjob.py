@@ -19,7 +19,9 @@ import _pickle  # the C unpickler alone: `import pickle` would also import `re` 
 import os
 import sys
 
-Any = object  # annotations only (importing typing costs a few ms per job)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # importing typing would cost a few ms per job
+    from typing import Any
 
 
 class Namedlist(list):  # type: ignore[type-arg]
@@ -66,11 +68,18 @@ class ScriptObject:
     """The `snakemake` / `rulekit` object of a script."""
 
     def __init__(self, data: dict[str, Any]) -> None:
-        for key in ("input", "output", "params", "log", "wildcards", "resources"):
-            items, names = data[key]
-            setattr(self, key, Namedlist(items, names))
-        for key in ("threads", "config", "rule", "jobid", "attempt", "scriptdir"):
-            setattr(self, key, data[key])
+        self.input = Namedlist(*data["input"])
+        self.output = Namedlist(*data["output"])
+        self.params = Namedlist(*data["params"])
+        self.log = Namedlist(*data["log"])
+        self.wildcards = Namedlist(*data["wildcards"])
+        self.resources = Namedlist(*data["resources"])
+        self.threads: int = data["threads"]
+        self.config: dict[str, Any] = data["config"]
+        self.rule: str = data["rule"]
+        self.jobid: int = data["jobid"]
+        self.attempt: int = data["attempt"]
+        self.scriptdir: str = data["scriptdir"]
         self.bench_iteration = None
 
     def log_fmt_shell(self, stdout: bool = True, stderr: bool = True,
