@@ -76,6 +76,22 @@ def parse_key_values(items: tuple[str, ...], option: str, *, nested: bool) -> di
     return result
 
 
+def _record_internal_error(exc: BaseException) -> None:
+    """Append the traceback to $RULEKIT_INTERNAL_ERROR_LOG if set: the test suite sets it
+    and fails any test during which a rulekit process took the internal-error path."""
+    log = os.environ.get("RULEKIT_INTERNAL_ERROR_LOG")
+    if not log:
+        return
+    import traceback
+
+    try:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"--- pid {os.getpid()}: {' '.join(sys.argv)}\n"
+                     + "".join(traceback.format_exception(exc)))
+    except OSError:
+        pass
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -91,6 +107,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             # A bug in rulekit: one clear line, the traceback only when asked for.
             if os.environ.get("RULEKIT_DEBUG"):
                 raise
+            _record_internal_error(exc)
             click.echo(f"error: internal error in rulekit: {type(exc).__name__}: {exc}\n"
                        "  hint: rerun with RULEKIT_DEBUG=1 for the traceback and please "
                        "report it", err=True)

@@ -10,6 +10,7 @@ arguments it asks for (Snakemake's convention).
 from __future__ import annotations
 
 import inspect
+import os
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -218,13 +219,7 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
                     info.rule.spans.get("input", info.rule.span),
                     facts=[("Job", job.name)]) from exc
             if kind == "u":
-                if isinstance(result, dict):
-                    for k, v in result.items():
-                        s = len(items)
-                        items.extend(flatten(v))
-                        names[k] = s if isinstance(v, str) else (s, len(items))
-                    continue
-                items.extend(flatten(result))
+                _unpack(info, job, result, items, names)
                 continue
             flags = getattr(payload, "flags", None)
             values = flatten(result)
@@ -242,6 +237,41 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
         if name is not None:
             names[name] = start if kind == "s" else (start, len(items))
     return NamedList(items, names), waiting
+
+def _unpack(info: RuleInfo, job: Job, result: Any, items: list[Any],
+            names: dict[str, int | tuple[int, int]]) -> None:
+    """Add an unpack() function's result: a dict gives named inputs, a list positional ones."""
+    def fail(what: str) -> LoadError:
+        return LoadError(f"unpack() function of rule {info.rule.name} {what}",
+                         info.rule.spans.get("input", info.rule.span),
+                         facts=[("Job", job.name)],
+                         hint="return a dict (named inputs) or a list of paths")
+    if isinstance(result, dict):
+        pairs: list[tuple[str | None, Any]] = list(result.items())
+    elif isinstance(result, (list, tuple)):
+        pairs = [(None, v) for v in result]
+    else:
+        raise fail(f"must return a dict or a list, got {_kind(result)}")
+    for key, value in pairs:
+        if key is not None and not (isinstance(key, str) and key.isidentifier()):
+            raise fail(f"returned the key {key!r}; input names must be Python identifiers")
+        start = len(items)
+        for v in flatten(value):
+            if isinstance(v, os.PathLike):
+                v = os.fspath(v)
+            if not isinstance(v, str):
+                raise fail(f"returned {_kind(v)}"
+                           + (f" for {key!r}" if key is not None else "") + ", not a path")
+            items.append(v)
+        if key is not None:
+            names[key] = start if not isinstance(value, (list, tuple)) else (start, len(items))
+
+
+def _kind(value: Any) -> str:
+    if callable(value):
+        return "a function"
+    return f"a {type(value).__name__}"
+
 
 def finish_job(info: RuleInfo, job: Job) -> None:
     """params, log, benchmark, threads, resources once inputs are known."""

@@ -28,6 +28,7 @@ from .model import Body, Rule, Unpack, Workflow
 from .namespace import make_namespace, register_rule
 from .parser import parse
 from .patterns import Pattern, WildcardError, wildcard_names
+from .shellcheck import check_rule_texts
 from .source import Span, compile_block, compile_value, register_source, source_line
 from .syntax import Directive, Keyword, PyChunk, RuleDecl, Value
 
@@ -99,6 +100,7 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
         loader = _Loader(wf, overrides)
         loader.apply_overrides()
         loader.load_file(rulefile)
+        check_rule_texts(wf.rules.values(), wf.namespace)
     return wf
 
 
@@ -110,6 +112,7 @@ class _Loader:
         self.ns["__rulekit_args__"] = lambda *args, **kwargs: (args, kwargs)
         self.rule_spans: dict[str, Span] = {}
         self.anonymous = 0
+        self.loading: list[str] = []      # the include chain being loaded, outermost first
 
     # -- files -------------------------------------------------------------------------
     def load_file(self, path: str) -> None:
@@ -120,6 +123,7 @@ class _Loader:
         register_source(path, text)
         self.wf.files.append(path)
         module = parse(text, path)
+        self.loading.append(path)
         for item in module.items:
             if isinstance(item, PyChunk):
                 self.exec_chunk(item)
@@ -127,6 +131,7 @@ class _Loader:
                 self.define_rule(item)
             else:
                 self.keyword(item)
+        self.loading.pop()
 
     def load_configfile(self, path: str, span: Span | None) -> None:
         deep_merge(self.wf.config, _read_config(path, span))
@@ -138,6 +143,8 @@ class _Loader:
     def user_error(self, exc: BaseException, fallback: Span) -> WorkflowError:
         """Turn an exception from the user's code into an error at the user's line."""
         if isinstance(exc, WorkflowError):
+            if exc.span is None:        # raised by a helper (shell.executable...): locate it
+                exc.span = self.user_span(exc, fallback)[0]
             return exc
         if isinstance(exc, SyntaxError):
             if exc.filename in self.wf.files and exc.lineno:
@@ -145,6 +152,14 @@ class _Loader:
             else:
                 span = fallback
             return RulesSyntaxError(f"invalid Python: {exc.msg}", span)
+        span, raised_in = self.user_span(exc, fallback)
+        facts = [("raised in", raised_in)] if raised_in else []
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return LoadError(message, span, facts=facts)
+
+    def user_span(self, exc: BaseException, fallback: Span) -> tuple[Span, str | None]:
+        """The innermost rule-file line of `exc`'s traceback, and the code it called there
+        (outside rulekit) that raised, if any."""
         span = fallback
         raised_in = None
         for frame in traceback.extract_tb(exc.__traceback__):
@@ -152,11 +167,9 @@ class _Loader:
                 col = getattr(frame, "colno", None)
                 span = Span(frame.filename, frame.lineno, (col + 1) if col is not None else 1)
                 raised_in = None
-            elif frame.filename != __file__ and not frame.filename.startswith(os.path.dirname(__file__)):
+            elif not frame.filename.startswith(os.path.dirname(__file__)):
                 raised_in = f"{frame.filename}:{frame.lineno}"
-        facts = [("raised in", raised_in)] if raised_in else []
-        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return LoadError(message, span, facts=facts)
+        return span, raised_in
 
     def exec_chunk(self, chunk: PyChunk) -> None:
         source = "\n" * (chunk.span.line - 1) + chunk.text
@@ -221,7 +234,7 @@ class _Loader:
             if not os.path.isfile(target):
                 raise LoadError(f"included file not found: {path}", kw.value.span,
                                 facts=[("looked for", target)])
-            self.load_file(target)
+            self.include(target, kw.value.span)
         elif name == "configfile":
             self.load_configfile(os.path.abspath(path), kw.value.span)
             self.apply_overrides()
@@ -231,6 +244,18 @@ class _Loader:
                 os.makedirs(target, exist_ok=True)
             self.wf.workdir = target
             os.chdir(target)
+
+    def include(self, target: str, span: Span) -> None:
+        real = os.path.realpath(target)
+        chain = [os.path.realpath(p) for p in self.loading]
+        if real in chain:
+            cycle = [*self.loading[chain.index(real):], target]
+            shown = " -> ".join(os.path.relpath(p, self.wf.basedir) for p in cycle)
+            raise LoadError(f"include cycle: {shown}", span,
+                            hint="a file cannot include itself, directly or through others")
+        if any(os.path.realpath(p) == real for p in self.wf.files):
+            return          # included before: Snakemake ignores a repeated include
+        self.load_file(target)
 
     def names_statement(self, kw: Keyword) -> None:
         text = " ".join(kw.value.text.split())

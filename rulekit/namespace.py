@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from .errors import LoadError
 from .model import IncompleteCheckpoint, NamedList, Rule, Unpack, Workflow, flag
 from .patterns import Pattern, expand, glob_wildcards
 
@@ -132,8 +134,20 @@ class Shell:
     def __init__(self, workflow: Workflow) -> None:
         self._workflow = workflow
 
-    def executable(self, path: str) -> None:
-        self._workflow.shell_executable = path
+    def executable(self, path: str | os.PathLike[str] | None) -> None:
+        if path is None:                     # Snakemake: back to the default shell
+            self._workflow.shell_executable = "bash"
+            return
+        text = os.fspath(path)
+        if not isinstance(text, str) or not text:
+            raise LoadError(f"shell.executable() expects a program name or path, got {path!r}")
+        if shutil.which(text) is None:
+            what = "no such file" if not os.path.exists(text) else "not an executable file"
+            if os.sep not in text:
+                what = "not found on PATH"
+            raise LoadError(f"shell.executable({text!r}): {what}",
+                            hint="give the path of an installed shell, e.g. /bin/bash")
+        self._workflow.shell_executable = text
 
     def prefix(self, text: str) -> None:
         self._workflow.shell_prefix = text
@@ -193,12 +207,16 @@ def make_namespace(workflow: Workflow) -> dict[str, Any]:
         "config": workflow.config,
         "rules": rules,
         "checkpoints": checkpoints,
+        # The registries again, under names a rule file does not use: `rules = [...]` is
+        # plain Python and may rebind `rules` without breaking later rule definitions.
+        "__rulekit_rules__": rules,
+        "__rulekit_checkpoints__": checkpoints,
         "shell": Shell(workflow),
         "workflow": WorkflowInfo(workflow),
     }
 
 
 def register_rule(namespace: dict[str, Any], rule: Rule) -> None:
-    namespace["rules"]._add(rule)
+    namespace["__rulekit_rules__"]._add(rule)
     if rule.checkpoint:
-        namespace["checkpoints"]._add(rule)
+        namespace["__rulekit_checkpoints__"]._add(rule)

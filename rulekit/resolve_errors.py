@@ -8,6 +8,7 @@ and `cycle_error` build the other two resolution errors.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 
@@ -106,12 +107,31 @@ def missing_error(workflow: Workflow, err: Unresolvable) -> MissingInputError:
         more = len(lines) - _MAX_TRIED
         lines = lines[:_MAX_TRIED] + [f"... and {more} more rule{'s' if more > 1 else ''}"]
     span = needed_by.rule.spans.get("input", needed_by.rule.span) if needed_by else None
+    link = _broken_link(workflow, path)
+    facts = [("File", path)]
+    if link is not None:
+        facts.append(("Points to", link))
+    facts += [("Needed by", _needer(needed_by)),
+              ("Rules tried", "\n".join(lines) if lines else "none (no rule has outputs)")]
+    if link is not None:
+        return MissingInputError(
+            f"no rule can make {path!r} and it is a broken symlink (it points to {link!r}, "
+            "which does not exist)", span, facts=facts,
+            hint="fix or remove the link, or add a rule whose output pattern matches it")
     return MissingInputError(
-        f"no rule can make {path!r} and the file does not exist",
-        span,
-        facts=[("File", path), ("Needed by", _needer(needed_by)),
-               ("Rules tried", "\n".join(lines) if lines else "none (no rule has outputs)")],
+        f"no rule can make {path!r} and the file does not exist", span, facts=facts,
         hint="create the file, fix the path, or add a rule whose output pattern matches it")
+
+
+def _broken_link(workflow: Workflow, path: str) -> str | None:
+    """Where `path` points if it is a symlink whose target does not exist."""
+    full = os.path.join(workflow.workdir, path)
+    try:
+        if os.path.islink(full) and not os.path.exists(full):
+            return os.readlink(full)
+    except OSError:
+        pass
+    return None
 
 
 def ambiguous_error(path: str, needed_by: Job | None, rules: list[Rule]) -> AmbiguousRuleError:

@@ -147,7 +147,7 @@ def _format(template: str, names: Mapping[str, Any], what: str, quoting: bool) -
         return _Formatter(what, quoting).vformat(template, (), names)
     except ShellFormatError:
         raise
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, TypeError) as exc:
         raise ShellFormatError(f"{what} is malformed ({exc}); write {{{{ and }}}} for "
                                "literal braces") from None
 

@@ -104,6 +104,7 @@ def test_parse_key_values_reads_yaml_scalars():
         parse_key_values(("=1",), "--config", nested=True)
 
 
+@pytest.mark.internal_error_expected
 def test_internal_error_is_one_line_without_traceback(tmp_path, monkeypatch):
     import rulekit.cli as cli_module
 
@@ -116,3 +117,24 @@ def test_internal_error_is_one_line_without_traceback(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.output.startswith("error: internal error in rulekit: RuntimeError: simulated bug\n")
     assert "Traceback" not in result.output
+
+
+def test_internal_error_guard_sees_subprocesses(tmp_path, monkeypatch):
+    """The suite-wide guard (tests/conftest.py) catches an internal error in a child process."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "internal.log"
+    env = {**os.environ, "RULEKIT_INTERNAL_ERROR_LOG": str(log)}
+    env.pop("RULEKIT_DEBUG", None)
+    code = ("import rulekit.cli as c\n"
+            "def broken(*a, **k): raise RuntimeError('simulated bug')\n"
+            "c.find_rule_file = broken\n"
+            "c.cli(['check', '-d', '.'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "internal error in rulekit: RuntimeError: simulated bug" in proc.stderr
+    text = log.read_text()
+    assert "RuntimeError: simulated bug" in text and "Traceback" in text
