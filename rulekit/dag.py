@@ -390,9 +390,8 @@ def _build_dag(workflow: Workflow, targets: Sequence[str], fs: FileSystem) -> Da
     builder = _Builder(workflow, fs)
     if not targets:
         default = workflow.default_rule()
-        if default is None:
-            raise UsageError("the workflow has no rules, so there is nothing to do",
-                             hint="add a rule, or name a target")
+        if default is None:   # no rules at all: nothing to do (exit 0, as in Snakemake)
+            return Dag(workflow, [], [], [], {}, {})
         targets = [default.name]
     target_jobs: list[Job] = []
     target_files: list[str] = []

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import LoadError
+from .iopaths import io_list
 from .model import (
     AnnotatedPath,
     FlaggedCallable,
@@ -31,7 +32,7 @@ from .model import (
 from .patterns import Pattern, WildcardError
 
 __all__ = ["EMPTY", "RuleInfo", "call_with_known_args", "finish_job", "flatten",
-           "job_inputs", "job_key", "new_job"]
+           "job_inputs", "job_key", "new_job", "priority_of"]
 
 # Shared by every job without params/log/resources: treat job io as read-only.
 EMPTY = NamedList()
@@ -171,6 +172,8 @@ def flatten(value: Any) -> list[Any]:
         for v in value:
             out.extend(flatten(v))
         return out
+    if isinstance(value, os.PathLike) and not isinstance(value, str):
+        return [os.fspath(value)]   # an input function may return pathlib.Paths
     return [value]
 
 
@@ -232,7 +235,7 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
                         facts=[("Job", job.name)])
                 items.append(AnnotatedPath(v, flags) if flags else v)
             if name is not None:
-                names[name] = start if isinstance(result, str) else (start, len(items))
+                names[name] = start if isinstance(result, (str, os.PathLike)) else (start, len(items))
             continue
         if name is not None:
             names[name] = start if kind == "s" else (start, len(items))
@@ -316,10 +319,18 @@ def finish_job(info: RuleInfo, job: Job) -> None:
 
 
 def _values(job: Job) -> dict[str, Any]:
-    return {"wildcards": Wildcards.from_dict(job.wildcards), "input": job.input,
-            "output": job.output, "threads": job.threads, "resources": job.resources,
+    return {"wildcards": Wildcards.from_dict(job.wildcards), "input": io_list(job.input),
+            "output": io_list(job.output), "threads": job.threads, "resources": job.resources,
             # Snakemake's `attempt`: resources are planned for the first attempt.
             "attempt": 1}
+
+
+def priority_of(job: Job) -> Any:
+    """The job's priority: `priority:` may be a function of the wildcards (and input...)."""
+    value = job.rule.priority
+    if callable(value):
+        value = call_with_known_args(value, _values(job))
+    return value
 
 
 def job_key(job: Job) -> tuple[str, tuple[str, ...]]:

@@ -15,6 +15,7 @@ import difflib
 import json
 import os
 import re
+import sys
 import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -29,6 +30,7 @@ from .namespace import make_namespace, register_rule
 from .parser import parse
 from .patterns import Pattern, WildcardError, wildcard_names
 from .shellcheck import check_rule_texts
+from .snakecompat import compat_imports
 from .source import Span, compile_block, compile_value, register_source, source_line
 from .syntax import Directive, Keyword, PyChunk, RuleDecl, Value
 
@@ -85,12 +87,14 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
     if not os.path.isfile(rulefile):
         raise LoadError(f"rule file not found: {os.fspath(path)}")
     basedir = os.path.dirname(rulefile)
+    if basedir not in sys.path:
+        sys.path.insert(0, basedir)   # `import helper` finds helper.py beside the rule file
     wf = Workflow(path=rulefile, basedir=basedir, workdir=os.path.abspath(workdir or basedir))
     if not os.path.isdir(wf.workdir):
         raise LoadError(f"working directory not found: {wf.workdir}")
     if cores is not None:
         wf.cores = cores
-    with working_directory(wf.workdir):
+    with working_directory(wf.workdir), compat_imports():
         # --configfile files and --config items override every configfile: statement, in
         # that order: they are re-applied after each statement (Snakemake's precedence).
         overrides: dict[str, Any] = {}
@@ -318,6 +322,8 @@ class _Loader:
     def set_directive(self, rule: Rule, key: str, value: Value) -> None:
         args, kwargs = self.eval_value(value)
         span = value.span
+        if key in ("input", "output", "log", "benchmark"):
+            args, kwargs = fspaths(args), fspaths(kwargs)
         if key in ("input", "params"):
             setattr(rule, key, [(None, a) for a in args] + list(kwargs.items()))
         elif key in ("output", "log"):
@@ -328,8 +334,10 @@ class _Loader:
             setattr(rule, key, _single_str(key, args, kwargs, span))
         elif key in ("threads", "priority", "retries"):
             val = _single(key, args, kwargs, span)
-            if key == "threads" and callable(val):
-                rule.threads = val
+            if key in ("threads", "priority") and callable(val):
+                setattr(rule, key, val)
+            elif key == "threads" and isinstance(val, float) and val >= 0:
+                rule.threads = int(val)   # Snakemake truncates: cores * 0.75 -> int
             elif isinstance(val, bool) or not isinstance(val, int) or (val < 0 and key != "priority"):
                 raise LoadError(f"{key} must be a non-negative integer{' or a function' if key == 'threads' else ''}, got {val!r}", span)
             else:
@@ -471,8 +479,22 @@ def _single(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span)
     return args[0]
 
 
+def fspaths(value: Any) -> Any:
+    """pathlib.Path (any os.PathLike) -> str, inside lists, tuples and dicts too."""
+    if isinstance(value, str) or callable(value):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(fspaths(v) for v in value) if type(value) in (list, tuple) else \
+            [fspaths(v) for v in value]
+    if isinstance(value, dict):
+        return {k: fspaths(v) for k, v in value.items()}
+    return value
+
+
 def _single_str(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span) -> str:
-    val = _single(key, args, kwargs, span)
+    val = fspaths(_single(key, args, kwargs, span))
     if not isinstance(val, str):
         raise LoadError(f"{key} must be a string, got {type(val).__name__}", span)
     return val

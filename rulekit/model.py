@@ -77,6 +77,8 @@ class Unpack:
 
 def flag(value: Any, name: str) -> Any:
     """Attach flag `name` to a path, a list of paths or an input function."""
+    if isinstance(value, os.PathLike) and not isinstance(value, str):
+        value = os.fspath(value)   # directory(Path("out")) keeps the flag on "out"
     if isinstance(value, str):
         return AnnotatedPath(value, (name,))
     if isinstance(value, FlaggedCallable):
@@ -212,7 +214,7 @@ class Rule:
     benchmark: str | None = None
     threads: int | Callable[..., Any] = 1
     resources: dict[str, Any] = field(default_factory=dict)
-    priority: int = 0
+    priority: int | Callable[..., Any] = 0
     message: str | None = None
     wildcard_constraints: dict[str, str] = field(default_factory=dict)
     retries: int = 0

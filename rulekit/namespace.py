@@ -6,13 +6,27 @@
 
 from __future__ import annotations
 
+import collections
+import copy
+import functools
+import glob
+import hashlib
+import itertools
+import json
 import os
+import platform
+import re
 import shutil
+import subprocess
 import sys
+import tempfile
+import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .errors import LoadError
+from .iopaths import io_list
 from .model import IncompleteCheckpoint, NamedList, Rule, Unpack, Workflow, flag
 from .patterns import Pattern, expand, glob_wildcards
 
@@ -22,6 +36,9 @@ __all__ = ["make_namespace", "register_rule", "Shell"]
 def temp(value: Any) -> Any:
     """Output deleted once no pending job needs it."""
     return flag(value, "temp")
+
+
+temporary = temp
 
 
 def protected(value: Any) -> Any:
@@ -125,7 +142,7 @@ class _Checkpoint:
         for path in paths:
             if not os.path.exists(path):
                 raise IncompleteCheckpoint(self.rule.name, path)
-        return CheckpointJob(self.rule, NamedList(paths, self.rule.output_names))
+        return CheckpointJob(self.rule, io_list(NamedList(paths, self.rule.output_names)))
 
 
 class Shell:
@@ -164,11 +181,33 @@ class Shell:
         run_shell_from_frame(self._workflow, command, names)
 
 
+# False in worker processes (set by the executor), as Snakemake's is_main_process is False
+# in the processes that run jobs.
+MAIN_PROCESS = [True]
+
+
 class WorkflowInfo:
     """`workflow`: the few attributes Snakefiles read."""
 
     def __init__(self, workflow: Workflow) -> None:
         self._workflow = workflow
+
+    @property
+    def is_main_process(self) -> bool:
+        return MAIN_PROCESS[0]
+
+    @property
+    def snakefile(self) -> str:
+        """The main rule file (absolute path)."""
+        return self._workflow.path
+
+    main_snakefile = snakefile
+
+    @property
+    def current_basedir(self) -> str:
+        """Folder of the rule file being loaded (of an include: while it loads)."""
+        files = self._workflow.files
+        return os.path.dirname(files[-1]) if files else self._workflow.basedir
 
     @property
     def cores(self) -> int:
@@ -186,15 +225,47 @@ class WorkflowInfo:
     def workdir(self) -> str:
         return self._workflow.workdir
 
-    def source_path(self, rel: str) -> str:
-        return os.path.join(self._workflow.basedir, rel)
+    def source_path(self, rel: str | os.PathLike[str]) -> str:
+        """`rel` relative to the folder of the rule file that calls this."""
+        caller = sys._getframe(1).f_code.co_filename
+        base = os.path.dirname(caller) if caller in self._workflow.files else self.current_basedir
+        return os.path.normpath(os.path.join(base, os.fspath(rel)))
+
+    def get_rule(self, name: str) -> Any:
+        return self._workflow.rules[name]
+
+
+# Names a Snakefile may use without importing them, as under Snakemake (whose Snakefile
+# globals include the modules and helpers its workflow module imports).
+_PRELOADED: dict[str, Any] = {
+    "os": os, "sys": sys, "re": re, "glob": glob, "json": json, "copy": copy,
+    "subprocess": subprocess, "platform": platform, "hashlib": hashlib,
+    "tempfile": tempfile, "collections": collections, "itertools": itertools,
+    "functools": functools, "Path": Path, "OrderedDict": collections.OrderedDict,
+    "namedtuple": collections.namedtuple, "chain": itertools.chain,
+    "filterfalse": itertools.filterfalse, "partial": functools.partial,
+    **{name: getattr(typing, name)
+       for name in ("Callable", "Dict", "Iterable", "List", "Optional", "Set", "Union")},
+}
+
+
+def update_config(config: dict[str, Any], overwrite: Any) -> None:
+    """Snakemake's update_config: merge `overwrite` into `config` recursively, in place."""
+    for key, value in overwrite.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            update_config(config[key], value)
+        else:
+            config[key] = value
 
 
 def make_namespace(workflow: Workflow) -> dict[str, Any]:
     rules, checkpoints = _Registry("rule", RuleProxy), _Registry("checkpoint", _Checkpoint)
     return {
+        **_PRELOADED,
         "__name__": "__rulekit__",
         "__builtins__": __builtins__,
+        "temporary": temporary,
+        "update_config": update_config,
         "expand": expand,
         "glob_wildcards": glob_wildcards,
         "temp": temp,

@@ -140,7 +140,9 @@ def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool =
     `expand("{s}.txt", s=["a", "b"])`; `expand(p, zip, a=[...], b=[...])`; `{{x}}` stays `{x}`.
     With `allow_missing=True`, wildcards without a list stay in place.
     """
-    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    if isinstance(pattern, os.PathLike):
+        pattern = os.fspath(pattern)
+    patterns = [pattern] if isinstance(pattern, str) else [os.fspath(p) for p in pattern]
     combine = combinator[0] if combinator else itertools.product
     values = {k: [v] if isinstance(v, str) or not isinstance(v, Iterable) else list(v)
               for k, v in lists.items()}
@@ -165,11 +167,13 @@ def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool =
     return out
 
 
-def glob_wildcards(pattern: str, files: Iterable[str] | None = None) -> Any:
+def glob_wildcards(pattern: str | os.PathLike[str], files: Iterable[str] | None = None) -> Any:
     """Values of each wildcard in `pattern` for every matching existing file.
 
     Returns a named tuple with one list per wildcard, e.g. `glob_wildcards("{s}.fq").s`.
+    `pattern` may be a pathlib.Path.
     """
+    pattern = os.fspath(pattern)
     pat = Pattern(os.path.normpath(pattern) if not pattern.startswith("./") else pattern)
     names = pat.names
     result_type = NamedTuple("Wildcards", [(n, list) for n in names])  # type: ignore[misc]

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import Interrupted
+from ..jobs import priority_of
 from ..model import Job, Workflow, has_flag
 from ..report import Reporter
 from ..shellfmt import ShellFormatError
@@ -168,7 +169,8 @@ class Scheduler:
         self.seq += 1
         job = js.job
         heapq.heappush(self.ready.setdefault(js.cls, []),
-                       (-job.rule.priority, -js.lp, self.seq, js))
+                       (-(job.rule.priority if type(job.rule.priority) is int
+                          else priority_of(job)), -js.lp, self.seq, js))
 
     # -- the loop --------------------------------------------------------------------------
 

@@ -23,7 +23,9 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from ..iopaths import io_list
 from ..model import NamedList, Wildcards, Workflow
+from ..namespace import MAIN_PROCESS
 from .base import Outcome, Task, WorkflowRef
 
 __all__ = ["run_task", "run_tasks", "set_workflow", "get_workflow", "worker_main",
@@ -219,7 +221,7 @@ def run_task(task: Task) -> Outcome:
         if task.kind == "run":
             rule = wf.rules[task.rule]
             assert rule.body is not None and rule.body.func is not None
-            rule.body.func(task.input, task.output, task.params,
+            rule.body.func(io_list(task.input), io_list(task.output), task.params,
                            Wildcards.from_dict(task.wildcards), task.threads,
                            _resources(task.resources), task.log, wf.config, task.rule,
                            task.jobid)
@@ -275,6 +277,7 @@ def worker_main(conn: Any, workflow: Workflow | WorkflowRef | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
+    MAIN_PROCESS[0] = False   # workflow.is_main_process, as in Snakemake's job processes
     set_workflow(workflow)
     while True:
         try:
