@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import loader
 from .errors import UsageError
 from .loader import working_directory
-from .model import Job
+from .model import CheckpointState, Job
 from .model import Workflow as WorkflowModel
 from .plan import DEFAULT_TRIGGERS, Plan, make_plan
 from .reasons import WaitingForCheckpoint
@@ -112,12 +112,12 @@ class Workflow:
                     store.close()
 
     def _plan(self, opts: PlanOptions, store: MetadataStore | None, *,
-              ignore_force: bool = False) -> Plan:
+              ignore_force: bool = False, checkpoints: CheckpointState | None = None) -> Plan:
         return make_plan(self.model, opts.targets, store=store,
                          forceall=opts.forceall and not ignore_force,
                          forcerun=() if ignore_force else opts.forcerun,
                          force=opts.force and not ignore_force, until=opts.until,
-                         rerun_triggers=opts.rerun_triggers)
+                         rerun_triggers=opts.rerun_triggers, checkpoints=checkpoints)
 
     def run(self, targets: Sequence[str] | str = (), *, cores: int | None = None,
             executor: str = "local", dry_run: bool = False, **kwargs: Any) -> RunResult | Plan:
@@ -142,16 +142,17 @@ class Workflow:
             self.model.cores = ropts.cores
         with working_directory(self.model.workdir):
             store = self.open_store(ropts.warn)
+            checkpoints = CheckpointState()   # this run's checkpoint jobs: pending, done
             try:
-                plan = self._plan(popts, store)
+                plan = self._plan(popts, store, checkpoints=checkpoints)
                 if on_plan is not None:
                     on_plan(plan)
-                return self._execute(plan, popts, ropts, store)
+                return self._execute(plan, popts, ropts, store, checkpoints)
             finally:
                 store.close()
 
     def _execute(self, plan: Plan, popts: PlanOptions, ropts: RunOptions,
-                 store: MetadataStore) -> RunResult:
+                 store: MetadataStore, checkpoints: CheckpointState) -> RunResult:
         from .executor.base import RunResult
 
         jobs = runnable_now(plan)
@@ -169,8 +170,9 @@ class Workflow:
             recorder = StateRecorder(store, self.model, run_id, checksums=checksums,
                                      keep_incomplete=ropts.keep_incomplete)
 
-            def replan(_checkpoint_job: Job) -> list[Job]:
-                again = self._plan(popts, store, ignore_force=True)
+            def replan(checkpoint_job: Job) -> list[Job]:
+                checkpoints.finished(checkpoint_job.output)
+                again = self._plan(popts, store, ignore_force=True, checkpoints=checkpoints)
                 reasons.update((pj.job, pj.reasons) for pj in again)
                 return runnable_now(again)
 

@@ -145,6 +145,7 @@ class _Builder:
         self.stack: list[tuple[str | None, Job]] = []
         self.waiting: dict[Job, str] = {}
         self.rule_depth: dict[str, int] = {}
+        self.asked = workflow.checkpoint_state.asked
 
     # -- candidates ------------------------------------------------------------------
     def _candidates(self, path: str) -> list[tuple[Rule, dict[str, str]]]:
@@ -299,9 +300,12 @@ class _Builder:
             if plain is not None:  # job_inputs' fast path, inlined
                 inputs = named_list([t if f is None else f.format_map(wc) for f, t in plain],
                                     info.static_names)  # type: ignore[arg-type]
-                waiting = None
+                waiting = consulted = None
             else:
+                asked = self.asked
+                asked.clear()
                 inputs, waiting = job_inputs(info, job)
+                consulted = asked[:] if asked else None
             job.input = inputs
             deps: list[Job] = []
             resolve = self.resolve
@@ -309,6 +313,11 @@ class _Builder:
                 dep = resolve(inp, job)
                 if dep is not None:
                     deps.append(dep)
+            if consulted is not None:  # checkpoint outputs its input function read
+                for path in consulted:
+                    dep = resolve(path, job)
+                    if dep is not None:
+                        deps.append(dep)
             if waiting is not None:
                 dep = resolve(waiting[1], job)
                 if dep is not None:

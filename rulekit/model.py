@@ -18,7 +18,7 @@ from .source import Span
 __all__ = [
     "FLAGS", "AnnotatedPath", "FlaggedCallable", "Unpack", "flag", "has_flag", "NamedList",
     "Body", "Rule", "Workflow", "Job", "Wildcards", "IncompleteCheckpoint", "named_list",
-    "ShellText",
+    "ShellText", "CheckpointState",
 ]
 
 FLAGS = ("temp", "protected", "touch", "directory", "ancient")
@@ -236,6 +236,39 @@ class Rule:
         return f"<Rule {self.name}>"
 
 
+class CheckpointState:
+    """Which checkpoint outputs `checkpoints.NAME.get(...)` may hand out (SPEC §2.3).
+
+    An output is ready when its checkpoint job finished successfully in this run (`done`),
+    or when that job does not run in this run (not in `pending`) and the output exists
+    (checked by the caller) with no incomplete marker in the store (`incomplete`): the store
+    marks outputs incomplete before their job starts and clears the mark only on success.
+    Never merely because the path exists: a checkpoint running in parallel has a
+    half-written output. `handed` collects what `get` handed out during one plan and
+    `asked` what one input function asked for (the DAG builder turns those into deps).
+    """
+
+    __slots__ = ("done", "pending", "incomplete", "handed", "asked")
+
+    def __init__(self) -> None:
+        self.done: set[str] = set()
+        self.pending: set[str] = set()
+        self.incomplete: set[str] = set()
+        self.handed: set[str] = set()
+        self.asked: list[str] = []
+
+    def ready(self, path: str) -> bool:
+        if path in self.done:
+            return True
+        return path not in self.pending and path not in self.incomplete
+
+    def finished(self, paths: Iterable[str]) -> None:
+        """A checkpoint job of this run finished successfully with these outputs."""
+        for path in paths:
+            self.done.add(str(path))
+            self.pending.discard(str(path))
+
+
 @dataclass(eq=False)
 class Workflow:
     """A loaded rule file."""
@@ -256,6 +289,7 @@ class Workflow:
     shell_prefix: str = ""
     shell_suffix: str = ""
     files: list[str] = field(default_factory=list)   # rule file + includes, for hashing/watch
+    checkpoint_state: CheckpointState = field(default_factory=CheckpointState)
     cores: int = field(default_factory=lambda: len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
     def default_rule(self) -> Rule | None:

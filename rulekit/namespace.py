@@ -134,14 +134,21 @@ class CheckpointJob:
 
 
 class _Checkpoint:
-    def __init__(self, rule: Rule) -> None:
+    def __init__(self, rule: Rule, workflow: Workflow) -> None:
         self.rule = rule
+        self.workflow = workflow
 
     def get(self, **wildcards: Any) -> CheckpointJob:
+        """The checkpoint job's outputs once it has finished successfully (see
+        model.CheckpointState); until then IncompleteCheckpoint, which makes the asking
+        job wait for it."""
         paths = [Pattern(p).format(wildcards) for p in self.rule.output]
+        state = self.workflow.checkpoint_state
         for path in paths:
-            if not os.path.exists(path):
+            if not state.ready(path) or not os.path.exists(path):
                 raise IncompleteCheckpoint(self.rule.name, path)
+        state.handed.update(paths)
+        state.asked.extend(paths)
         return CheckpointJob(self.rule, io_list(NamedList(paths, self.rule.output_names)))
 
 
@@ -259,7 +266,8 @@ def update_config(config: dict[str, Any], overwrite: Any) -> None:
 
 
 def make_namespace(workflow: Workflow) -> dict[str, Any]:
-    rules, checkpoints = _Registry("rule", RuleProxy), _Registry("checkpoint", _Checkpoint)
+    rules = _Registry("rule", RuleProxy)
+    checkpoints = _Registry("checkpoint", lambda rule: _Checkpoint(rule, workflow))
     return {
         **_PRELOADED,
         "__name__": "__rulekit__",

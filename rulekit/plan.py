@@ -22,7 +22,7 @@ from typing import Any
 from .dag import Dag, build_dag, no_gc
 from .errors import ProtectedOutputError, UsageError
 from .fs import FileStat, FileSystem
-from .model import Job, Workflow
+from .model import CheckpointState, Job, Workflow
 from .reasons import (
     ChecksumChanged,
     CodeChanged,
@@ -138,8 +138,13 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
               fs: FileSystem | None = None, store: Any = None, forceall: bool = False,
               forcerun: Iterable[str] = (), force: bool = False, until: str | None = None,
               rerun_triggers: Iterable[str] = DEFAULT_TRIGGERS,
-              dag: Dag | None = None) -> Plan:
-    """Decide which jobs run for `targets`, and why. See the module docstring."""
+              dag: Dag | None = None, checkpoints: CheckpointState | None = None) -> Plan:
+    """Decide which jobs run for `targets`, and why. See the module docstring.
+
+    `checkpoints`: what a run knows about its checkpoint jobs (pending, done); a plan on
+    its own starts from nothing. Outputs of checkpoint jobs this plan runs are never handed
+    out by `checkpoints.NAME.get()`; their consumers wait.
+    """
     fs = fs if fs is not None else FileSystem(workflow.workdir)
     forcerun = set(forcerun)
     _check_rules(workflow, forcerun, "--forcerun")
@@ -150,16 +155,37 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
     if unknown:
         raise UsageError(f"unknown rerun trigger {sorted(unknown)[0]!r}",
                          hint=f"choose from {', '.join(RERUN_TRIGGERS)}")
+    incomplete = set(store.incomplete_paths()) if store is not None else set()
     with no_gc():
-        if dag is None:
+        if dag is not None:
+            return _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
+                            incomplete).plan()
+        if checkpoints is None:
+            checkpoints = workflow.checkpoint_state = CheckpointState()
+        else:
+            workflow.checkpoint_state = checkpoints
+        checkpoints.incomplete = incomplete
+        while True:
+            checkpoints.handed.clear()
             dag = build_dag(workflow, targets, fs)
-        return _Planner(dag, fs, store, forceall, forcerun, force, until, triggers).plan()
+            plan = _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
+                            incomplete).plan()
+            if not checkpoints.handed:
+                return plan
+            # A checkpoint job that runs now must not have its (old) outputs handed out:
+            # mark them pending and plan again (at most once per checkpoint job).
+            runs = {str(o) for p in plan for o in p.job.output if p.job.rule.checkpoint}
+            runs -= checkpoints.done
+            again = bool(runs & (checkpoints.handed - checkpoints.pending))
+            checkpoints.pending |= runs
+            if not again:
+                return plan
 
 
 class _Planner:
     def __init__(self, dag: Dag, fs: FileSystem, store: Any, forceall: bool,
                  forcerun: set[str], force: bool, until: str | None,
-                 triggers: set[str]) -> None:
+                 triggers: set[str], incomplete: set[str]) -> None:
         self.dag = dag
         self.fs = fs
         self.store = store
@@ -168,6 +194,7 @@ class _Planner:
         self.force = force
         self.until = until
         self.triggers = triggers
+        self.incomplete = incomplete
         self.warnings: list[str] = []
         self.flags: dict[str, tuple[list[int], list[int]]] = {}   # rule -> (temp, protected)
         for rule in dag.workflow.rules.values():
@@ -183,16 +210,13 @@ class _Planner:
         dag = self.dag
         jobs = dag.jobs
         keep = dag.upstream_of([self.until]) if self.until is not None else None
-        self.incomplete: set[str] = set()
         self.records: dict[str, Any] = {}
-        if self.store is not None:
-            self.incomplete = set(self.store.incomplete_paths())
-            if self.triggers & {"mtime", "params", "input", "code", "checksum"}:
-                stats = self.fs.stat_many([o for job in jobs for o in job.output])
-                existing = [o for o, st in stats.items() if st is not None]
-                if existing:
-                    read = getattr(self.store, "plan_records", self.store.get_many)
-                    self.records = read(existing)
+        if self.store is not None and self.triggers & set(RERUN_TRIGGERS):
+            stats = self.fs.stat_many([o for job in jobs for o in job.output])
+            existing = [o for o, st in stats.items() if st is not None]
+            if existing:
+                read = getattr(self.store, "plan_records", self.store.get_many)
+                self.records = read(existing)
         consumers = dag.consumers() if any(t for t, _ in self.flags.values()) else None
         temp_needed: set[tuple[int, int]] = set()
         while True:
@@ -291,7 +315,7 @@ class _Planner:
                 if check_mtime and oldest is not None:
                     r.extend(changed_inputs(job, recorded, stat, oldest.mtime_ns, oldest_path,
                                             self.fs.root if use_checksum else None))
-                self._store_reasons(job, record, recorded, r)
+                self._store_reasons(job, record, recorded, r, jid in waiting)
             running = None
             count = 0
             for dep in job.deps:
@@ -345,7 +369,9 @@ class _Planner:
         return more
 
     def _store_reasons(self, job: Job, record: Any, recorded: list[Any],
-                       r: list[Reason]) -> None:
+                       r: list[Reason], waiting: bool = False) -> None:
+        """params, input-set and code triggers; a job waiting for a checkpoint does not
+        know all its inputs yet, so its input set is not compared."""
         triggers = self.triggers
         if "params" in triggers:
             current = _canonical(job_params(job)) if job.params else "{}"
@@ -360,7 +386,7 @@ class _Planner:
                 for name in sorted(set(old) | set(new)):
                     if old.get(name, _ABSENT) != new.get(name, _ABSENT):
                         r.append(ParamsChanged(name, old.get(name), new.get(name)))
-        if "input" in triggers:
+        if "input" in triggers and not waiting:
             listed = [i[0] for i in recorded]
             current_inputs = [str(p) for p in job.input]
             if listed != current_inputs:
