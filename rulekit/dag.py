@@ -27,7 +27,7 @@ from typing import Any
 from .errors import UsageError
 from .fs import FileSystem
 from .jobs import RuleInfo, call_with_known_args, finish_job, job_inputs, job_key, new_job
-from .model import Job, Rule, Workflow, named_list
+from .model import Job, Rule, Workflow, named_list, pinned_producer
 from .patterns import Pattern
 from .resolve_errors import Unresolvable, ambiguous_error, cycle_error, missing_error
 
@@ -130,6 +130,23 @@ class _Builder:
                     general.append(entry)
                 else:
                     buckets.setdefault(prefix[:cut + 1], []).append(entry)
+        for rule in self.rules:
+            # log: files are producible too (after the outputs: an output pattern wins);
+            # only a log carrying all of the rule's wildcards tells which job writes it.
+            constraints = {**workflow.wildcard_constraints, **rule.wildcard_constraints}
+            for j, text in enumerate(rule.log):
+                pat = Pattern(text, constraints)
+                if set(pat.names) != set(rule.wildcard_names):
+                    continue
+                entry = (rule.index, _LOG_INDEX + j, rule, pat)
+                if pat.is_plain:
+                    self.plain.setdefault(pat.text, []).append(entry)
+                    continue
+                cut = pat.literal_prefix.find("/")
+                if cut < 0:
+                    general.append(entry)
+                else:
+                    buckets.setdefault(pat.literal_prefix[:cut + 1], []).append(entry)
         self.general = sorted(general, key=lambda e: (e[0], e[1]))
         self.buckets = {k: sorted(v + general, key=lambda e: (e[0], e[1]))
                         for k, v in buckets.items()}
@@ -148,7 +165,12 @@ class _Builder:
         self.asked = workflow.checkpoint_state.asked
 
     # -- candidates ------------------------------------------------------------------
-    def _candidates(self, path: str) -> list[tuple[Rule, dict[str, str]]]:
+    def _candidates(self, path: str, needed_by: Job | None = None,
+                    hint: str | None = None) -> list[tuple[Rule, dict[str, str]]]:
+        """Rules whose output patterns match `path`, in file order, with wildcard values.
+
+        When the requesting input's pattern (`hint`, as a format) is the rule's output
+        pattern, the requester's values are passed by name instead of split by regex."""
         cut = path.find("/")
         entries = self.buckets.get(path[:cut + 1], self.general) if cut >= 0 else self.general
         plain = self.plain.get(path)
@@ -161,6 +183,8 @@ class _Builder:
                 continue
             wc = pat.match(path)
             if wc is not None:
+                if hint is not None and pat.fmt == hint and needed_by is not None:
+                    wc = _by_name(pat, needed_by.wildcards, wc)
                 if self.dir_ids and id(pat) in self.dir_ids and _outermost(pat, path)[0] != path:
                     continue   # a file inside the directory this pattern makes
                 found.append((rule, wc))
@@ -186,9 +210,15 @@ class _Builder:
         return found
 
     def _beats(self, a: Rule, b: Rule) -> bool:
+        """Does rule `a` win over rule `b`? By `ruleorder`, else (as in Snakemake) a rule
+        whose output has no wildcards wins over one with wildcards."""
         ra, rb = self.wf.rule_rank(a.name), self.wf.rule_rank(b.name)
         big = 1 << 30
-        return any(x < y and y < big for x, y in zip(ra, rb))
+        if any(x < y and y < big for x, y in zip(ra, rb)):
+            return True
+        if any(y < x and x < big for x, y in zip(ra, rb)):
+            return False
+        return not self.infos[a.name].has_wildcards and self.infos[b.name].has_wildcards
 
     # -- rollback for trial builds ---------------------------------------------------
     def _mark(self) -> tuple[int, int]:
@@ -197,7 +227,7 @@ class _Builder:
     def _rollback(self, mark: tuple[int, int]) -> None:
         n_jobs, n_sources = mark
         for job in self.order[n_jobs:]:
-            for out in job.output:
+            for out in (*job.output, *job.log):
                 if self.producer.get(out) is job:
                     del self.producer[out]
             self.jobs_by_key.pop(job_key(job), None)
@@ -208,8 +238,14 @@ class _Builder:
                 del self.sources[path]
 
     # -- resolution ------------------------------------------------------------------
-    def resolve(self, path: str, needed_by: Job | None) -> Job | None:
-        """The job making `path`, or None for a source file; raises Unresolvable."""
+    def resolve(self, path: str, needed_by: Job | None, pin: str | None = None,
+                hint: str | None = None) -> Job | None:
+        """The job making `path`, or None for a source file; raises Unresolvable, or
+        _Cycle when every way to make the missing `path` leads back into the job graph.
+
+        `pin`: the rule the input was taken from (`rules.NAME.output`); `hint`: the format
+        of the requesting input pattern (a producer with the same output pattern gets the
+        requester's wildcard values by name)."""
         job = self.producer.get(path)
         if job is not None:
             return job
@@ -219,12 +255,19 @@ class _Builder:
         if failure is not None:
             raise Unresolvable(path, needed_by, failure.matched)
         matched: list[tuple[Rule, str, Unresolvable | None]] = []
-        candidates = self._candidates(path)
-        job = self._pick(path, needed_by, candidates, matched) if candidates else None
+        cycles: list[_Cycle] = []
+        candidates = self._candidates(path, needed_by if hint is not None else None, hint)
+        if pin is not None and any(r.name == pin for r, _ in candidates):
+            candidates = [c for c in candidates if c[0].name == pin]
+        job = self._pick(path, needed_by, candidates, matched, cycles) if candidates else None
         if job is None and self.dir_patterns:
-            job = self._pick(path, needed_by, self._dir_candidates(path), matched)
+            job = self._pick(path, needed_by, self._dir_candidates(path), matched, cycles)
         if job is not None:
             return job
+        if cycles and (not self.fs.exists(path) or any(c.at == path for c in cycles)):
+            # an existing file breaks a cycle further down, never one that closes here
+            # (the file is the output of a job already being built)
+            raise cycles[0]
         if self.fs.exists(path):
             self.sources[path] = None
             return None
@@ -234,8 +277,12 @@ class _Builder:
 
     def _pick(self, path: str, needed_by: Job | None,
               candidates: list[tuple[Rule, dict[str, str]]],
-              matched: list[tuple[Rule, str, Unresolvable | None]]) -> Job | None:
-        """Build the job of the one viable candidate (None if none is viable)."""
+              matched: list[tuple[Rule, str, Unresolvable | None]],
+              cycles: list[_Cycle]) -> Job | None:
+        """Build the job of the one viable candidate (None if none is viable).
+
+        A candidate whose job would close a cycle is set aside like one with a missing
+        input (Snakemake's behaviour): another rule or an existing file may serve."""
         if len(candidates) == 1:
             rule, wc = candidates[0]
             mark = (len(self.order), len(self.sources))  # self._mark(), inlined
@@ -247,6 +294,10 @@ class _Builder:
             except Unresolvable as err:
                 self._rollback(mark)
                 matched.append((rule, "", err))
+            except _Cycle as cyc:
+                self._rollback(mark)
+                matched.append((rule, f"rule {rule.name}: would create a cycle", None))
+                cycles.append(cyc)
             return None
         viable: list[tuple[Rule, dict[str, str]]] = []
         for rule, wc in candidates:
@@ -258,6 +309,9 @@ class _Builder:
                 matched.append((rule, rec.text, None))
             except Unresolvable as err:
                 matched.append((rule, "", err))
+            except _Cycle as cyc:
+                matched.append((rule, f"rule {rule.name}: would create a cycle", None))
+                cycles.append(cyc)
             finally:
                 self._rollback(mark)
         if not viable:
@@ -309,10 +363,18 @@ class _Builder:
             job.input = inputs
             deps: list[Job] = []
             resolve = self.resolve
-            for inp in inputs:
-                dep = resolve(inp, job)
-                if dep is not None:
-                    deps.append(dep)
+            hints = info.input_fmts if wc else None
+            if hints is None and plain is not None:
+                for inp in inputs:
+                    dep = resolve(inp, job)
+                    if dep is not None:
+                        deps.append(dep)
+            else:
+                for i, inp in enumerate(inputs):
+                    dep = resolve(inp, job, pinned_producer(inp) if type(inp) is not str
+                                  else None, hints[i] if hints is not None else None)
+                    if dep is not None:
+                        deps.append(dep)
             if consulted is not None:  # checkpoint outputs its input function read
                 for path in consulted:
                     dep = resolve(path, job)
@@ -341,6 +403,9 @@ class _Builder:
         producer = self.producer
         for out in outputs:
             producer.setdefault(out, job)
+        if job.log:
+            for out in job.log:
+                producer.setdefault(out, job)
         return job
 
     def _check_recursion(self, rule: Rule, path: str | None) -> None:
@@ -352,7 +417,18 @@ class _Builder:
                                  f"({prev_path} needs {path})")
 
     def _cycle(self, key: tuple[str, tuple[str, ...]], path: str | None) -> None:
-        raise cycle_error(self.stack[self.in_progress[key]:], path)
+        raise _Cycle(cycle_error(self.stack[self.in_progress[key]:], path), path)
+
+
+_LOG_INDEX = 1 << 20   # log entries sort after every output of their rule
+
+
+def _by_name(pat: Pattern, given: dict[str, str], matched: dict[str, str]) -> dict[str, str]:
+    """The requester's values for `pat`'s wildcards, if it has them all, else `matched`."""
+    try:
+        return {n: given[n] for n in pat.names}
+    except KeyError:
+        return matched
 
 
 def _outermost(pat: Pattern, path: str) -> tuple[str, dict[str, str] | None]:
@@ -364,6 +440,15 @@ def _outermost(pat: Pattern, path: str) -> tuple[str, dict[str, str] | None]:
             return path[:cut], wc
         cut = path.find("/", cut + 1)
     return path, pat.match(path)
+
+
+class _Cycle(Exception):
+    """A job that would need itself; carries the CycleError to raise if nothing else fits."""
+
+    def __init__(self, error: Exception, at: str | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.at = at   # the file whose job is already being built
 
 
 class _Recursion(Exception):
@@ -415,6 +500,8 @@ def _build_dag(workflow: Workflow, targets: Sequence[str], fs: FileSystem) -> Da
             job = builder.resolve(path, None)
         except Unresolvable as err:
             raise missing_error(workflow, err) from None
+        except _Cycle as cyc:
+            raise cyc.error from None
         if job is not None:
             target_jobs.append(job)
     target_jobs = list(dict.fromkeys(target_jobs))
@@ -437,3 +524,5 @@ def _rule_target(builder: _Builder, rule: Rule) -> Job:
         return builder._build(rule, {}, None)
     except Unresolvable as err:
         raise missing_error(builder.wf, err) from None
+    except _Cycle as cyc:
+        raise cyc.error from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .errors import LoadError
@@ -105,7 +105,7 @@ class RuleInfo:
     """Everything about a rule the DAG builder needs per job, prepared once."""
 
     __slots__ = ("rule", "out_fmts", "inputs", "static_names", "params", "params_names",
-                 "log", "benchmark", "has_wildcards", "simple_params", "plain_inputs",
+                 "log", "benchmark", "has_wildcards", "simple_params", "plain_inputs", "input_fmts",
                  "plain_job", "threads")
 
     def __init__(self, rule: Rule) -> None:
@@ -161,13 +161,21 @@ class RuleInfo:
                 for f in ([payload] if kind == "s" else payload)] if static else []
         self.plain_inputs = ([(f.fmt, f.text) for f in fmts]
                              if static and not any(f.flags for f in fmts) else None)
+        # Per static input, its format when it has wildcards (the DAG passes values by name
+        # to a producer whose output pattern is the same); None when no input has any.
+        self.input_fmts: list[str | None] | None = (
+            [f.fmt for f in fmts] if any(f.fmt is not None for f in fmts) else None)
         self.plain_job = (not self.log and self.benchmark is None and not rule.resources
                           and not self.params and type(rule.threads) is int)
         self.threads = rule.threads if self.plain_job else 1
 
 
 def flatten(value: Any) -> list[Any]:
-    if isinstance(value, (list, tuple)):
+    """Nested lists, tuples and other iterables (generators, sets) -> a flat list; strings
+    and paths are single items."""
+    if isinstance(value, (list, tuple)) or (
+            not isinstance(value, (str, bytes, dict, os.PathLike))
+            and isinstance(value, Iterable)):
         out: list[Any] = []
         for v in value:
             out.extend(flatten(v))
@@ -175,6 +183,36 @@ def flatten(value: Any) -> list[Any]:
     if isinstance(value, os.PathLike) and not isinstance(value, str):
         return [os.fspath(value)]   # an input function may return pathlib.Paths
     return [value]
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
+def _concrete(info: RuleInfo, job: Job, value: Any) -> str:
+    """An input function's result item as a path: `Path`s become strings, and `{name}`
+    is filled from the job's wildcards (as Snakemake does)."""
+    if isinstance(value, os.PathLike) and not isinstance(value, str):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise LoadError(
+            f"input function of rule {info.rule.name} returned "
+            f"{type(value).__name__}, not a path (use unpack() for a dict)",
+            info.rule.spans.get("input", info.rule.span), facts=[("Job", job.name)])
+    return _fill(info, job, value)
+
+
+def _fill(info: RuleInfo, job: Job, value: str) -> str:
+    """`{name}` in a path an input function returned, filled from the job's wildcards."""
+    if "{" not in value and "}" not in value:
+        return value
+    try:
+        text = Pattern(value).format(job.wildcards)
+    except WildcardError as err:
+        raise LoadError(f"input function of rule {info.rule.name} returned {value!r}: {err}",
+                        info.rule.spans.get("input", info.rule.span),
+                        facts=[("Job", job.name)]) from None
+    return AnnotatedPath(text, value.flags) if isinstance(value, AnnotatedPath) else text
 
 
 def new_job(rule: Rule, wc: dict[str, str], outputs: list[str]) -> Job:
@@ -225,17 +263,11 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
                 _unpack(info, job, result, items, names)
                 continue
             flags = getattr(payload, "flags", None)
-            values = flatten(result)
-            for v in values:
-                if not isinstance(v, str):
-                    raise LoadError(
-                        f"input function of rule {info.rule.name} returned "
-                        f"{type(v).__name__}, not a path (use unpack() for a dict)",
-                        info.rule.spans.get("input", info.rule.span),
-                        facts=[("Job", job.name)])
+            for v in flatten(result):
+                v = _concrete(info, job, v)
                 items.append(AnnotatedPath(v, flags) if flags else v)
             if name is not None:
-                names[name] = start if isinstance(result, (str, os.PathLike)) else (start, len(items))
+                names[name] = start if _is_path(result) else (start, len(items))
             continue
         if name is not None:
             names[name] = start if kind == "s" else (start, len(items))
@@ -265,7 +297,7 @@ def _unpack(info: RuleInfo, job: Job, result: Any, items: list[Any],
             if not isinstance(v, str):
                 raise fail(f"returned {_kind(v)}"
                            + (f" for {key!r}" if key is not None else "") + ", not a path")
-            items.append(v)
+            items.append(_fill(info, job, v))
         if key is not None:
             names[key] = start if not isinstance(value, (list, tuple)) else (start, len(items))
 

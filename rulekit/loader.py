@@ -105,7 +105,18 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
         loader.apply_overrides()
         loader.load_file(rulefile)
         check_rule_texts(wf.rules.values(), wf.namespace)
+    _apply_global_constraints(wf)
     return wf
+
+
+def _apply_global_constraints(wf: Workflow) -> None:
+    """A global `wildcard_constraints:` applies to every rule, also those defined above it
+    (as in Snakemake): compile the output patterns again with the final set."""
+    if not wf.wildcard_constraints:
+        return
+    for rule in wf.rules.values():
+        constraints = {**wf.wildcard_constraints, **rule.wildcard_constraints}
+        rule.output_patterns = [Pattern(p, constraints) for p in rule.output]
 
 
 class _Loader:

@@ -17,6 +17,7 @@ from .source import Span
 
 __all__ = [
     "FLAGS", "AnnotatedPath", "FlaggedCallable", "Unpack", "flag", "has_flag", "NamedList",
+    "producer_flag", "pinned_producer",
     "Body", "Rule", "Workflow", "Job", "Wildcards", "IncompleteCheckpoint", "named_list",
     "ShellText", "CheckpointState",
 ]
@@ -90,6 +91,22 @@ def flag(value: Any, name: str) -> Any:
     if isinstance(value, dict):
         return {k: flag(v, name) for k, v in value.items()}
     raise TypeError(f"{name}() expects a path, a list of paths or a function, got {type(value).__name__}")
+
+
+_PRODUCER = "rule:"
+
+
+def producer_flag(rule: str) -> str:
+    """The flag `rules.NAME.output` items carry: an input naming it is made by rule NAME."""
+    return _PRODUCER + rule
+
+
+def pinned_producer(value: Any) -> str | None:
+    """The rule an input path was taken from (`rules.NAME.output`), else None."""
+    for f in getattr(value, "flags", ()):
+        if f.startswith(_PRODUCER):
+            return f[len(_PRODUCER):]  # type: ignore[no-any-return]
+    return None
 
 
 def has_flag(value: Any, name: str) -> bool:
@@ -293,8 +310,13 @@ class Workflow:
     cores: int = field(default_factory=lambda: len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
     def default_rule(self) -> Rule | None:
+        """The rule marked `default_target: True`, else the first rule of the main file
+        (never one from an `include:`d file, as in Snakemake), else the first rule."""
         for rule in self.rules.values():
             if rule.default_target:
+                return rule
+        for rule in self.rules.values():
+            if rule.span.path == self.path:
                 return rule
         return next(iter(self.rules.values()), None)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import LoadError
 from .iopaths import io_list
-from .model import IncompleteCheckpoint, NamedList, Rule, Unpack, Workflow, flag
+from .model import IncompleteCheckpoint, NamedList, Rule, Unpack, Workflow, flag, producer_flag
 from .patterns import Pattern, expand, glob_wildcards
 
 __all__ = ["make_namespace", "register_rule", "Shell"]
@@ -82,7 +82,9 @@ class RuleProxy:
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
         self.name = rule.name
-        self.output = NamedList(rule.output, rule.output_names)
+        # Tagged with the rule: `input: rules.NAME.output` asks for this rule's files.
+        self.output = NamedList([flag(o, producer_flag(rule.name)) for o in rule.output],
+                                rule.output_names)
         self.log = NamedList(rule.log, rule.log_names)
         inputs, names = _flatten_items(rule.input)
         self.input = NamedList(inputs, names)

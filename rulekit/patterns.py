@@ -140,6 +140,8 @@ def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool =
     `expand("{s}.txt", s=["a", "b"])`; `expand(p, zip, a=[...], b=[...])`; `{{x}}` stays `{x}`.
     With `allow_missing=True`, wildcards without a list stay in place.
     """
+    if callable(pattern) or any(callable(v) for v in lists.values()):
+        return _expand_later(pattern, combinator, allow_missing, lists)  # type: ignore[return-value]
     if isinstance(pattern, os.PathLike):
         pattern = os.fspath(pattern)
     patterns = [pattern] if isinstance(pattern, str) else [os.fspath(p) for p in pattern]
@@ -165,6 +167,18 @@ def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool =
         for combo in combine(*(values[k] for k in keys)):
             out.append(fmt.format_map(dict(zip(keys, combo))))
     return out
+
+
+def _expand_later(pattern: Any, combinator: tuple[Any, ...], allow_missing: bool,
+                  lists: dict[str, Any]) -> Any:
+    """expand() with a function among its arguments is an input function (as in
+    Snakemake): each function is called with the job's wildcards, then expand() runs."""
+    def expand_for(wildcards: Any) -> list[str]:
+        pat = pattern(wildcards) if callable(pattern) else pattern
+        values = {k: v(wildcards) if callable(v) else v for k, v in lists.items()}
+        return expand(pat, *combinator, allow_missing=allow_missing, **values)
+
+    return expand_for
 
 
 def glob_wildcards(pattern: str | os.PathLike[str], files: Iterable[str] | None = None) -> Any:

@@ -24,6 +24,7 @@ import shutil
 import string
 import subprocess
 import tempfile
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,7 +99,8 @@ class _Formatter(string.Formatter):
         try:
             obj = kwargs[first]
         except KeyError:
-            known = ", ".join(sorted(k for k in kwargs if not k.startswith("_"))[:12])
+            own = kwargs.maps[0] if isinstance(kwargs, ChainMap) else kwargs
+            known = ", ".join(sorted(k for k in own if not k.startswith("_"))[:12])
             raise ShellFormatError(
                 f"{self.what} refers to {{{field_name}}}, but no name {first!r} is defined "
                 f"(known: {known}; write {{{{ and }}}} for literal braces)") from None
@@ -115,6 +117,10 @@ class _Formatter(string.Formatter):
 
     def format_field(self, value: Any, format_spec: str) -> str:
         field = value if isinstance(value, _Field) else _Field(value, False)
+        if type(field.value) is Wildcards and not format_spec:
+            # `{wildcards}` alone: name=value pairs by name, comma-separated (Snakemake's)
+            field = _Field(",".join(f"{k}={v}" for k, v in sorted(field.value.items())),
+                           field.quote)
         if format_spec == "q":
             return quote_value(field.value)
         if format_spec == "u":
@@ -177,13 +183,20 @@ def mentions(template: str, name: str) -> bool:
     return False
 
 
-def format_command(template: str, names: Mapping[str, Any], rule: str) -> str:
-    """The shell command of rule `rule` with fields filled and quoted."""
+def format_command(template: str, names: Mapping[str, Any], rule: str,
+                   globals_: Mapping[str, Any] | None = None) -> str:
+    """The shell command of rule `rule` with fields filled and quoted. Names the job does
+    not define are looked up in `globals_` (the rule file's globals, as in Snakemake)."""
+    if globals_ is not None:
+        names = ChainMap(dict(names), globals_)  # type: ignore[arg-type]
     return _format(template, names, f"rule {rule}: shell command", True)
 
 
-def format_message(template: str, names: Mapping[str, Any], rule: str) -> str:
+def format_message(template: str, names: Mapping[str, Any], rule: str,
+                   globals_: Mapping[str, Any] | None = None) -> str:
     """A `message:` text: the same fields, nothing quoted."""
+    if globals_ is not None:
+        names = ChainMap(dict(names), globals_)  # type: ignore[arg-type]
     return _format(template, names, f"rule {rule}: message", False)
 
 

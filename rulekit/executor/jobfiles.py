@@ -178,10 +178,11 @@ def format_job(wf: Workflow, job: Job, threads: int) -> tuple[str | None, str | 
                       wildcards=job.wildcards, threads=threads, resources=job.resources,
                       log=job.log, config=wf.config, rule=rule.name, jobid=job.id,
                       benchmark=job.benchmark)
-    message = format_message(rule.message, names, rule.name) if rule.message else None
+    glob = wf.namespace
+    message = format_message(rule.message, names, rule.name, glob) if rule.message else None
     command = None
     if kind == "shell":
-        command = format_command(rule.body.command or "", names, rule.name)  # type: ignore[union-attr]
+        command = format_command(rule.body.command or "", names, rule.name, glob)  # type: ignore[union-attr]
     return command, message
 
 
