@@ -111,18 +111,6 @@ def test_message_sees_globals_too(tmp_path: Path) -> None:
     assert "running sorter for sorted.txt" in run_twice(tmp_path)
 
 
-def test_unknown_shell_name_is_still_an_error(tmp_path: Path) -> None:
-    write(tmp_path, """
-        rule a:
-            output: "a.txt"
-            shell: "echo {NOPE} > {output}"
-        """)
-    res = run(tmp_path)
-    assert res.returncode == 1
-    assert "rule a: shell command refers to {NOPE}, but no name 'NOPE' is defined" in (
-        res.stdout + res.stderr)
-
-
 # --------------------------------------------------------------------- item 13
 
 def test_input_functions_return_generators_paths_and_patterns(tmp_path: Path) -> None:
