@@ -40,8 +40,9 @@ class PlanOptions:
     forceall: bool = False
     forcerun: Sequence[str] = ()
     force: bool = False
-    until: str | None = None
+    until: str | Sequence[str] | None = None
     rerun_triggers: Sequence[str] = DEFAULT_TRIGGERS
+    omit_from: Sequence[str] = ()
 
 
 @dataclass
@@ -59,6 +60,7 @@ class RunOptions:
     reporter: Any = None
     argv: Sequence[str] = ()
     warn: Callable[[str], None] | None = None
+    touch: bool = False   # mark planned outputs up to date instead of running the jobs
 
 
 def load(path: str | os.PathLike[str] = "Rulesfile", *, config: Mapping[str, Any] | None = None,
@@ -97,11 +99,13 @@ class Workflow:
         return MetadataStore(self.model.workdir, on_warning=warn or _stderr_warning)
 
     def plan(self, targets: Sequence[str] | str = (), *, forceall: bool = False,
-             forcerun: Sequence[str] = (), force: bool = False, until: str | None = None,
+             forcerun: Sequence[str] = (), force: bool = False,
+             until: str | Sequence[str] | None = None,
              rerun_triggers: Sequence[str] = DEFAULT_TRIGGERS,
-             store: MetadataStore | None = None) -> Plan:
+             store: MetadataStore | None = None, omit_from: Sequence[str] = ()) -> Plan:
         """The jobs that must run for `targets`, each with the reasons why."""
-        opts = PlanOptions(_targets(targets), forceall, forcerun, force, until, rerun_triggers)
+        opts = PlanOptions(_targets(targets), forceall, forcerun, force, until, rerun_triggers,
+                           omit_from)
         with working_directory(self.model.workdir):
             own = store is None
             store = store or self.open_store()
@@ -117,7 +121,8 @@ class Workflow:
                          forceall=opts.forceall and not ignore_force,
                          forcerun=() if ignore_force else opts.forcerun,
                          force=opts.force and not ignore_force, until=opts.until,
-                         rerun_triggers=opts.rerun_triggers, checkpoints=checkpoints)
+                         rerun_triggers=opts.rerun_triggers, checkpoints=checkpoints,
+                         omit_from=opts.omit_from)
 
     def run(self, targets: Sequence[str] | str = (), *, cores: int | None = None,
             executor: str = "local", dry_run: bool = False, **kwargs: Any) -> RunResult | Plan:
@@ -127,7 +132,7 @@ class Workflow:
         resources, keep_going, keep_incomplete, latency_wait, print_commands, quiet,
         scheduler, batch_size.
         """
-        plan_keys = {"forceall", "forcerun", "force", "until", "rerun_triggers"}
+        plan_keys = {"forceall", "forcerun", "force", "until", "rerun_triggers", "omit_from"}
         popts = PlanOptions(_targets(targets), **{k: v for k, v in kwargs.items() if k in plan_keys})
         ropts = RunOptions(cores=cores, executor=executor,
                            **{k: v for k, v in kwargs.items() if k not in plan_keys})
@@ -169,6 +174,15 @@ class Workflow:
             checksums = "checksum" in popts.rerun_triggers
             recorder = StateRecorder(store, self.model, run_id, checksums=checksums,
                                      keep_incomplete=ropts.keep_incomplete)
+            if ropts.touch:
+                from .touching import touch_jobs
+
+                try:
+                    result = touch_jobs(jobs, recorder, ropts.warn or _stderr_warning,
+                                        quiet=ropts.quiet)
+                finally:
+                    store.end_run(run_id, "touched")
+                return result
 
             def replan(checkpoint_job: Job) -> list[Job]:
                 checkpoints.finished(checkpoint_job.output)

@@ -14,11 +14,20 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import yaml
 
 from . import __version__, api
+from .cliargs import (
+    CoresType,
+    RulekitCommand,
+    load_options,
+    override_options,
+    overrides_from_options,
+    parse_config_items,
+    parse_key_values,
+    remembered,
+)
 from .errors import RulekitError, UsageError
-from .loader import deep_merge, load
+from .loader import load
 from .model import Workflow
 from .plan import DEFAULT_TRIGGERS, Plan
 from .planview import NOTHING_TO_DO, render_plan_rich, render_plan_text
@@ -53,27 +62,6 @@ def find_rule_file(file: str | None, directory: str | None) -> str:
     raise UsageError(f"no rule file in {os.path.abspath(folder)}",
                      facts=[("looked for", "Rulesfile, *.rules, Snakefile")],
                      hint="name one with -f FILE")
-
-
-def parse_key_values(items: tuple[str, ...], option: str, *, nested: bool) -> dict[str, Any]:
-    """`K=V` items; V read as a YAML scalar (so 3 is int, true is bool); `a.b=1` nests."""
-    result: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{option} item {item!r} has no '=' (expected KEY=VALUE)")
-        try:
-            value = yaml.safe_load(raw) if raw else ""
-        except yaml.YAMLError:
-            value = raw
-        if isinstance(value, (dict, list)) and not raw.lstrip().startswith(("{", "[")):
-            value = raw
-        parts = key.split(".") if nested else [key]
-        nested_value: Any = value
-        for part in reversed(parts[1:]):
-            nested_value = {part: nested_value}
-        deep_merge(result, {parts[0]: nested_value})
-    return result
 
 
 def _record_internal_error(exc: BaseException) -> None:
@@ -117,26 +105,31 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def workflow_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("-f", "--file", "file", metavar="FILE", help="Rule file (default: Rulesfile, the only *.rules, or Snakefile)."),
+        click.option("-f", "--file", "-s", "--snakefile", "file", metavar="FILE", help="Rule file (default: Rulesfile, the only *.rules, or Snakefile)."),
         click.option("-d", "--directory", metavar="DIR", help="Working directory (default: the rule file's folder)."),
         click.option("--config", "config_items", multiple=True, metavar="K=V", help="Set a config value (YAML scalar; a.b=1 nests)."),
-        click.option("--configfile", "configfiles", multiple=True, metavar="FILE", help="Extra YAML/JSON config file."),
+        click.option("--configfile", "--configfiles", "configfiles", multiple=True, metavar="FILE", help="Extra YAML/JSON config file."),
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return load_options(func)
 
 
 def load_from_options(file: str | None, directory: str | None, config_items: tuple[str, ...],
                       configfiles: tuple[str, ...], cores: int | None = None) -> Workflow:
-    config = parse_key_values(config_items, "--config", nested=True)
+    config = parse_config_items(config_items)
     path = find_rule_file(file, directory)
     for cf in configfiles:
         if not os.path.isfile(cf):
             raise UsageError(f"config file not found: {cf}")
     workdir = os.path.abspath(directory) if directory else None
-    return load(path, config=config, configfiles=tuple(os.path.abspath(c) for c in configfiles),
-                workdir=workdir, cores=cores)
+    wf = load(path, config=config, configfiles=tuple(os.path.abspath(c) for c in configfiles),
+              workdir=workdir, cores=cores,
+              replace_config=bool(remembered("replace_workflow_config", False)))
+    from .overrides import apply_overrides
+
+    apply_overrides(wf, overrides_from_options())
+    return wf
 
 
 def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -146,7 +139,8 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--force", is_flag=True, help="Run the target jobs even if up to date."),
         click.option("-F", "--forceall", is_flag=True, help="Run every job the targets need."),
         click.option("-R", "--forcerun", multiple=True, metavar="RULE", help="Run every job of RULE (and what depends on it)."),
-        click.option("--until", metavar="RULE", help="Run only jobs up to RULE."),
+        click.option("--until", "-U", "until", multiple=True, metavar="RULE", help="Run only jobs up to RULE (and what they need)."),
+        click.option("--omit-from", "-O", "omit_from", multiple=True, metavar="RULE", help="Run no job of RULE nor anything after it."),
         click.option("--rerun-triggers", "rerun_triggers", multiple=True, metavar="T[,T]",
                      help="What reruns a job: mtime, params, input, code (default: all four); checksum adds content hashing."),
     ]
@@ -156,7 +150,8 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def plan_options(targets: tuple[str, ...], force: bool, forceall: bool, forcerun: tuple[str, ...],
-                 until: str | None, rerun_triggers: tuple[str, ...]) -> PlanOptions:
+                 until: tuple[str, ...], rerun_triggers: tuple[str, ...],
+                 omit_from: tuple[str, ...] = ()) -> PlanOptions:
     triggers = [t.strip() for item in rerun_triggers for t in item.split(",") if t.strip()]
     if not triggers:
         chosen: tuple[str, ...] = DEFAULT_TRIGGERS
@@ -164,7 +159,7 @@ def plan_options(targets: tuple[str, ...], force: bool, forceall: bool, forcerun
         chosen = (*DEFAULT_TRIGGERS, "checksum")   # checksum alone: defaults + content hashing
     else:
         chosen = tuple(dict.fromkeys(triggers))
-    return PlanOptions(targets, forceall, forcerun, force, until, chosen)
+    return PlanOptions(targets, forceall, forcerun, force, list(until), chosen, list(omit_from))
 
 
 def show_warnings(warnings: list[str]) -> None:
@@ -186,10 +181,20 @@ def show_plan(plan: Plan, fmt: str) -> None:
         click.echo(render_plan_text(plan))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    command_class = RulekitCommand   # Snakemake-style arguments, profiles (cliargs.py)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rulekit")
 def cli() -> None:
     """rulekit: file-based workflows from a rule file (a core subset of Snakemake's language)."""
+
+
+def plan_of(wf: api.Workflow, opts: PlanOptions) -> Plan:
+    return wf.plan(opts.targets, forceall=opts.forceall, forcerun=opts.forcerun,
+                   force=opts.force, until=opts.until, rerun_triggers=opts.rerun_triggers,
+                   omit_from=opts.omit_from)
 
 
 @cli.command()
@@ -224,6 +229,7 @@ def list_rules(file: str | None, directory: str | None, config_items: tuple[str,
 @cli.command()
 @workflow_options
 @selection_options
+@override_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option("--check", is_flag=True, help="Exit 1 when any job would run (a CI gate).")
 @handle_errors
@@ -231,9 +237,7 @@ def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
          configfiles: tuple[str, ...], fmt: str, check: bool, **selection: Any) -> None:
     """Show what would run and why (a dry run)."""
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
-    opts = plan_options(**selection)
-    the_plan = wf.plan(opts.targets, forceall=opts.forceall, forcerun=opts.forcerun,
-                       force=opts.force, until=opts.until, rerun_triggers=opts.rerun_triggers)
+    the_plan = plan_of(wf, plan_options(**selection))
     show_plan(the_plan, fmt)
     if check and not the_plan.is_empty:
         sys.exit(1)
@@ -242,10 +246,13 @@ def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
 @cli.command()
 @workflow_options
 @selection_options
-@click.option("-j", "--cores", type=click.IntRange(min=1), help="Cores to use (default: all available).")
+@override_options
+@click.option("-j", "--cores", "-c", "--jobs", "cores", type=CoresType(), help="Cores to use: a number or 'all' (default: all available).")
+@click.option("-t", "--touch", is_flag=True, help="Mark the planned jobs' outputs up to date instead of running them.")
+@click.option("--delete-temp-output", is_flag=True, help="Remove the temp() outputs of the targets' jobs; run nothing.")
 @click.option("-n", "--dry-run", is_flag=True, help="Show the plan; run nothing.")
 @click.option("-k", "--keep-going", is_flag=True, help="After a failure, still run every independent job.")
-@click.option("--resources", "resource_items", multiple=True, metavar="K=V", help="Bound a resource, e.g. mem_mb=4000.")
+@click.option("--resources", "--res", "resource_items", multiple=True, metavar="K=V", help="Bound a resource, e.g. mem_mb=4000.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local")
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (default: a LocalCluster).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Dask: jobs per task.")
@@ -259,23 +266,32 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         configfiles: tuple[str, ...], cores: int | None, dry_run: bool, keep_going: bool,
         resource_items: tuple[str, ...], executor: str, scheduler: str | None,
         batch_size: int | None, latency_wait: float | None, keep_incomplete: bool,
-        print_commands: bool, quiet: bool, fmt: str, **selection: Any) -> None:
+        print_commands: bool, quiet: bool, fmt: str, touch: bool, delete_temp_output: bool,
+        **selection: Any) -> None:
     """Run the jobs the targets need (default: the default target)."""
-    resources = parse_key_values(resource_items, "--resources", nested=False)
+    resources = parse_key_values(resource_items, "--resources")
     for key, value in resources.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UsageError(f"--resources {key}={value!r}: the value must be a number")
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles, cores))
     popts = plan_options(**selection)
     if dry_run:
-        show_plan(wf.plan(popts.targets, forceall=popts.forceall, forcerun=popts.forcerun,
-                          force=popts.force, until=popts.until,
-                          rerun_triggers=popts.rerun_triggers), fmt)
+        show_plan(plan_of(wf, popts), fmt)
+        return
+    if delete_temp_output:
+        from .touching import delete_temp_outputs
+
+        with api.working_directory(wf.workdir):
+            removed = delete_temp_outputs(plan_of(wf, popts).dag.jobs)
+        for path in removed:
+            click.echo(f"removed {path}")
+        click.echo(f"Removed {len(removed)} temp output{'s' if len(removed) != 1 else ''}.")
         return
     ropts = api.RunOptions(cores=cores, executor=executor, scheduler=scheduler,
                            batch_size=batch_size, resources=resources, keep_going=keep_going,
                            keep_incomplete=keep_incomplete, latency_wait=latency_wait,
-                           print_commands=print_commands, quiet=quiet, argv=sys.argv)
+                           print_commands=print_commands, quiet=quiet, argv=sys.argv,
+                           touch=touch)
 
     def on_plan(the_plan: Plan) -> None:
         show_warnings(the_plan.warnings)
@@ -303,9 +319,7 @@ def dag(file: str | None, directory: str | None, config_items: tuple[str, ...],
     from .graphviz import render_graph
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
-    opts = plan_options(**selection)
-    the_plan = wf.plan(opts.targets, forceall=opts.forceall, forcerun=opts.forcerun,
-                       force=opts.force, until=opts.until, rerun_triggers=opts.rerun_triggers)
+    the_plan = plan_of(wf, plan_options(**selection))
     show_warnings(the_plan.warnings)
     click.echo(render_graph(the_plan.dag, fmt, rules=rule_graph, plan=the_plan))
 
@@ -386,7 +400,7 @@ def clean(file: str | None, directory: str | None, config_items: tuple[str, ...]
 
 
 @cli.command()
-@click.option("-f", "--file", "file", metavar="FILE", help="Rule file.")
+@click.option("-f", "--file", "-s", "--snakefile", "file", metavar="FILE", help="Rule file.")
 @click.option("-d", "--directory", metavar="DIR", help="Working directory.")
 @handle_errors
 def unlock(file: str | None, directory: str | None) -> None:

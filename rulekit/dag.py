@@ -98,6 +98,14 @@ class Dag:
                     keep[dep.id] = True
         return keep
 
+    def downstream_of(self, rules: Iterable[str]) -> list[bool]:
+        """Per job id: is it a job of one of `rules` or does it need one (for --omit-from)."""
+        names = set(rules)
+        hit = [False] * len(self.jobs)
+        for job in self.jobs:   # topological: dependencies come first
+            hit[job.id] = job.rule.name in names or any(hit[d.id] for d in job.deps)
+        return hit
+
     def rule_edges(self) -> list[tuple[str, str]]:
         """(upstream rule, downstream rule) pairs, deterministic, without duplicates."""
         seen: dict[tuple[str, str], None] = {}

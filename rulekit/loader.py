@@ -80,9 +80,11 @@ def working_directory(path: str) -> Iterator[None]:
 
 def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None,
          configfiles: tuple[str, ...] | list[str] = (), workdir: str | None = None,
-         cores: int | None = None) -> Workflow:
+         cores: int | None = None, replace_config: bool = False) -> Workflow:
     """Load a rule file. `config` overrides every config file; `workdir` defaults to the
-    rule file's folder (a `workdir:` statement moves it)."""
+    rule file's folder (a `workdir:` statement moves it). With `replace_config`, the rule
+    file's `configfile:` statements are ignored: `configfiles` and `config` are the config
+    (Snakemake's --replace-workflow-config)."""
     rulefile = os.path.abspath(os.fspath(path))
     if not os.path.isfile(rulefile):
         raise LoadError(f"rule file not found: {os.fspath(path)}")
@@ -102,6 +104,7 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
             deep_merge(overrides, _read_config(os.path.abspath(cf), None))
         deep_merge(overrides, dict(config or {}))
         loader = _Loader(wf, overrides)
+        loader.replace_config = replace_config
         loader.apply_overrides()
         loader.load_file(rulefile)
         check_rule_texts(wf.rules.values(), wf.namespace)
@@ -126,6 +129,7 @@ class _Loader:
         self.ns = wf.namespace = make_namespace(wf)
         self.ns["__rulekit_args__"] = lambda *args, **kwargs: (args, kwargs)
         self.rule_spans: dict[str, Span] = {}
+        self.replace_config = False
         self.anonymous = 0
         self.loading: list[str] = []      # the include chain being loaded, outermost first
 
@@ -149,6 +153,8 @@ class _Loader:
         self.loading.pop()
 
     def load_configfile(self, path: str, span: Span | None) -> None:
+        if self.replace_config:
+            return
         deep_merge(self.wf.config, _read_config(path, span))
 
     def apply_overrides(self) -> None:

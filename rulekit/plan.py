@@ -136,20 +136,24 @@ def _check_rules(workflow: Workflow, names: Iterable[str], option: str) -> None:
 
 def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
               fs: FileSystem | None = None, store: Any = None, forceall: bool = False,
-              forcerun: Iterable[str] = (), force: bool = False, until: str | None = None,
+              forcerun: Iterable[str] = (), force: bool = False,
+              until: str | Sequence[str] | None = None,
               rerun_triggers: Iterable[str] = DEFAULT_TRIGGERS,
-              dag: Dag | None = None, checkpoints: CheckpointState | None = None) -> Plan:
+              dag: Dag | None = None, checkpoints: CheckpointState | None = None,
+              omit_from: Sequence[str] = ()) -> Plan:
     """Decide which jobs run for `targets`, and why. See the module docstring.
 
     `checkpoints`: what a run knows about its checkpoint jobs (pending, done); a plan on
     its own starts from nothing. Outputs of checkpoint jobs this plan runs are never handed
-    out by `checkpoints.NAME.get()`; their consumers wait.
+    out by `checkpoints.NAME.get()`; their consumers wait. `until`: only jobs of these rules
+    and what they need; `omit_from`: no job of these rules nor anything downstream of them.
     """
     fs = fs if fs is not None else FileSystem(workflow.workdir)
     forcerun = set(forcerun)
     _check_rules(workflow, forcerun, "--forcerun")
-    if until is not None:
-        _check_rules(workflow, [until], "--until")
+    until = [until] if isinstance(until, str) else list(until or ())
+    _check_rules(workflow, until, "--until")
+    _check_rules(workflow, omit_from, "--omit-from")
     triggers = set(rerun_triggers)
     unknown = triggers - set(RERUN_TRIGGERS)
     if unknown:
@@ -159,7 +163,7 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
     with no_gc():
         if dag is not None:
             return _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
-                            incomplete).plan()
+                            incomplete, omit_from).plan()
         if checkpoints is None:
             checkpoints = workflow.checkpoint_state = CheckpointState()
         else:
@@ -169,7 +173,7 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
             checkpoints.handed.clear()
             dag = build_dag(workflow, targets, fs)
             plan = _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
-                            incomplete).plan()
+                            incomplete, omit_from).plan()
             if not checkpoints.handed:
                 return plan
             # A checkpoint job that runs now must not have its (old) outputs handed out:
@@ -184,8 +188,9 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
 
 class _Planner:
     def __init__(self, dag: Dag, fs: FileSystem, store: Any, forceall: bool,
-                 forcerun: set[str], force: bool, until: str | None,
-                 triggers: set[str], incomplete: set[str]) -> None:
+                 forcerun: set[str], force: bool, until: list[str],
+                 triggers: set[str], incomplete: set[str],
+                 omit_from: Sequence[str] = ()) -> None:
         self.dag = dag
         self.fs = fs
         self.store = store
@@ -193,6 +198,7 @@ class _Planner:
         self.forcerun = forcerun
         self.force = force
         self.until = until
+        self.omit_from = list(omit_from)
         self.triggers = triggers
         self.incomplete = incomplete
         self.warnings: list[str] = []
@@ -209,7 +215,11 @@ class _Planner:
     def plan(self) -> Plan:
         dag = self.dag
         jobs = dag.jobs
-        keep = dag.upstream_of([self.until]) if self.until is not None else None
+        keep = dag.upstream_of(self.until) if self.until else None
+        if self.omit_from:
+            omitted = dag.downstream_of(self.omit_from)
+            keep = [(k if keep is not None else True) and not o
+                    for k, o in zip(keep or omitted, omitted)]
         self.records: dict[str, Any] = {}
         if self.store is not None and self.triggers & set(RERUN_TRIGGERS):
             stats = self.fs.stat_many([o for job in jobs for o in job.output])

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from rulekit import __version__
-from rulekit.cli import cli, parse_key_values
+from rulekit.cli import cli
+from rulekit.cliargs import parse_config_items
 from rulekit.errors import UsageError
 
 DATA = Path(__file__).parent / "data" / "everything"
@@ -87,7 +88,7 @@ def test_config_overrides_from_command_line(tmp_path):
     (tmp_path / "c.yaml").write_text("name: base\nn: 1\ndeep: {x: 0, y: 1}\n")
     out = invoke("list", "-d", tmp_path, "--config", "n=5", "--config", "deep.x=yes",
                  "--format", "json").output
-    assert json.loads(out)["rules"][0]["output"] == ["base-5-True.txt"]
+    assert json.loads(out)["rules"][0]["output"] == ["base-5-yes.txt"]
 
 
 def test_config_item_without_equals_is_a_usage_error(tmp_path):
@@ -97,11 +98,13 @@ def test_config_item_without_equals_is_a_usage_error(tmp_path):
     assert result.output == "error: --config item 'oops' has no '=' (expected KEY=VALUE)\n"
 
 
-def test_parse_key_values_reads_yaml_scalars():
-    assert parse_key_values(("a=1", "b=true", "c=x y", "d.e=2.5", "f="), "--config", nested=True) == {
-        "a": 1, "b": True, "c": "x y", "d": {"e": 2.5}, "f": ""}
+def test_parse_config_items_as_snakemake_does():
+    assert parse_config_items(("a=1", "b=true", "c=x y", "d.e=2.5", "f=", "g=True",
+                               "h=[1, x]", "i=1e3")) == {
+        "a": 1, "b": "true", "c": "x y", "d": {"e": 2.5}, "f": None, "g": True,
+        "h": ["1", "x"], "i": 1000.0}
     with pytest.raises(UsageError):
-        parse_key_values(("=1",), "--config", nested=True)
+        parse_config_items(("=1",))
 
 
 @pytest.mark.internal_error_expected

@@ -1,0 +1,54 @@
+"""`run --touch` and `run --delete-temp-output`: act on planned outputs without running jobs.
+
+`touch_jobs` marks the planned jobs' outputs as up to date (as `make -t` does): in
+dependency order each existing output gets the current time and the metadata store records
+the job as done with today's params, code and inputs, so the next plan has nothing to do.
+A job whose outputs are not all there is not touched (a warning names the first missing one).
+
+`delete_temp_outputs` removes every existing `temp()` output of the jobs a target needs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .executor.base import JobResult, RunResult
+from .executor.jobfiles import remove_paths
+from .model import Job, has_flag
+
+__all__ = ["touch_jobs", "delete_temp_outputs"]
+
+
+def touch_jobs(jobs: Sequence[Job], recorder: Any, warn: Callable[[str], None], *,
+               quiet: bool = False) -> RunResult:
+    start = time.time()
+    results: list[JobResult] = []
+    for job in jobs:
+        missing = [p for p in job.output if not os.path.lexists(p)]
+        if missing:
+            warn(f"--touch: {job.name} not touched: its output {missing[0]} does not exist")
+            results.append(JobResult(job, "skipped", time.time(), time.time()))
+            continue
+        now = time.time()
+        for path in job.output:
+            os.utime(path, None, follow_symlinks=not os.path.islink(path))
+            if not quiet:
+                print(f"touched {path}")
+        result = JobResult(job, "done", now, time.time(), attempts=0)
+        recorder.jobs_finished([result])
+        results.append(result)
+    return RunResult(results, start, time.time())
+
+
+def delete_temp_outputs(jobs: Sequence[Job]) -> list[str]:
+    """Remove the existing temp() outputs of `jobs`; returns what was removed."""
+    paths = [str(p) for job in jobs for i, p in enumerate(job.output)
+             if (has_flag(p, "temp") or has_flag(job.rule.output[i], "temp"))
+             and os.path.lexists(p)]
+    paths = list(dict.fromkeys(paths))
+    if paths:
+        remove_paths(paths)
+    return paths
