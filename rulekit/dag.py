@@ -29,7 +29,13 @@ from .fs import FileSystem
 from .jobs import RuleInfo, call_with_known_args, finish_job, job_inputs, job_key, new_job
 from .model import Job, Rule, Workflow, named_list, pinned_producer
 from .patterns import Pattern
-from .resolve_errors import Unresolvable, ambiguous_error, cycle_error, missing_error
+from .resolve_errors import (
+    Unresolvable,
+    ambiguous_error,
+    cycle_error,
+    duplicate_output_error,
+    missing_error,
+)
 
 __all__ = ["Dag", "build_dag", "call_with_known_args", "no_gc"]
 
@@ -171,6 +177,7 @@ class _Builder:
         self.waiting: dict[Job, str] = {}
         self.rule_depth: dict[str, int] = {}
         self.asked = workflow.checkpoint_state.asked
+        self.clashes: list[tuple[str, Job]] = []   # (output, a second job declaring it)
 
     # -- candidates ------------------------------------------------------------------
     def _candidates(self, path: str, needed_by: Job | None = None,
@@ -240,6 +247,9 @@ class _Builder:
                     del self.producer[out]
             self.jobs_by_key.pop(job_key(job), None)
             self.waiting.pop(job, None)
+        if self.clashes:
+            gone = set(map(id, self.order[n_jobs:]))
+            self.clashes = [c for c in self.clashes if id(c[1]) not in gone]
         del self.order[n_jobs:]
         if len(self.sources) > n_sources:
             for path in list(self.sources)[n_sources:]:
@@ -410,7 +420,8 @@ class _Builder:
         jobs_by_key[key] = job
         producer = self.producer
         for out in outputs:
-            producer.setdefault(out, job)
+            if producer.setdefault(out, job) is not job:
+                self.clashes.append((out, job))
         if job.log:
             for out in job.log:
                 producer.setdefault(out, job)
@@ -513,6 +524,9 @@ def _build_dag(workflow: Workflow, targets: Sequence[str], fs: FileSystem) -> Da
         if job is not None:
             target_jobs.append(job)
     target_jobs = list(dict.fromkeys(target_jobs))
+    if builder.clashes:
+        out, job = builder.clashes[0]
+        raise duplicate_output_error(out, builder.producer[out], job)
     waiting = {job.id: rule for job, rule in builder.waiting.items()}
     return Dag(workflow, builder.order, target_jobs, target_files, waiting, builder.producer,
                builder.sources)

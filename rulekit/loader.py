@@ -310,6 +310,14 @@ class _Loader:
                 other = next((b for b in BODIES if b in directives), None)
                 if other:
                     raise WorkflowError(f"a rule has at most one body, but this one has '{other}' and '{d.name}'", d.span)
+            else:
+                body = next((b for b in BODIES if b in directives), None)
+                if body:
+                    raise WorkflowError(
+                        f"directive '{d.name}' comes after the rule's body '{body}:' "
+                        f"(line {directives[body].span.line})", d.span,
+                        hint=f"move '{d.name}:' above '{body}:'; the body is the rule's "
+                             "last directive")
             directives[d.name] = d
 
         self.anonymous += 1
@@ -393,9 +401,14 @@ class _Loader:
         out_span = rule.spans.get("output", rule.span)
         names: set[str] | None = None
         first = ""
+        seen: set[str] = set()
         for path in rule.output:
             if callable(path):
                 raise LoadError("output must be paths, not a function", out_span)
+            if str(path) in seen:
+                raise LoadError(f"output {str(path)!r} is listed twice in rule {rule.name}",
+                                out_span, hint="list each output once")
+            seen.add(str(path))
             try:
                 these = set(wildcard_names(path))
                 rule.output_patterns.append(Pattern(path, constraints))

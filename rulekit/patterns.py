@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from .errors import WorkflowError
+
 __all__ = ["Pattern", "wildcard_names", "expand", "glob_wildcards", "format_wildcards",
            "WildcardError"]
 
@@ -145,6 +147,12 @@ def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool =
     if isinstance(pattern, os.PathLike):
         pattern = os.fspath(pattern)
     patterns = [pattern] if isinstance(pattern, str) else [os.fspath(p) for p in pattern]
+    for pat in patterns:
+        flags = sorted(getattr(pat, "flags", ()))
+        if flags:  # expand() returns plain strings: the flag would be dropped silently
+            raise WorkflowError(
+                f"{flags[0]}() inside expand() would be lost: expand() makes plain paths",
+                hint=f"flag the expanded paths instead: {flags[0]}(expand({str(pat)!r}, ...))")
     combine = combinator[0] if combinator else itertools.product
     values = {k: [v] if isinstance(v, str) or not isinstance(v, Iterable) else list(v)
               for k, v in lists.items()}

@@ -12,11 +12,12 @@ import os
 import re
 from collections.abc import Sequence
 
-from .errors import AmbiguousRuleError, CycleError, MissingInputError
+from .errors import AmbiguousRuleError, CycleError, MissingInputError, display_path
 from .model import Job, Rule, Workflow
 from .patterns import _split
 
-__all__ = ["Unresolvable", "ambiguous_error", "cycle_error", "missing_error"]
+__all__ = ["Unresolvable", "ambiguous_error", "cycle_error", "duplicate_output_error",
+           "missing_error"]
 
 _MAX_TRIED = 8
 
@@ -144,6 +145,19 @@ def ambiguous_error(path: str, needed_by: Job | None, rules: list[Rule]) -> Ambi
         facts=[("File", path), ("Needed by", _needer(needed_by)), ("Rules", lines)],
         hint=f"add 'ruleorder: {' > '.join(r.name for r in rules)}' to prefer one, "
              "or make the output patterns distinct (e.g. wildcard_constraints)")
+
+
+def duplicate_output_error(path: str, first: Job, second: Job) -> AmbiguousRuleError:
+    """Two jobs of the DAG declare the same output file: they would both write it."""
+    return AmbiguousRuleError(
+        f"jobs {first.name} and {second.name} both declare the output {path!r}",
+        second.rule.spans.get("output", second.rule.span),
+        facts=[("File", path),
+               ("Jobs", "\n".join(f"{j.name}: output {_pattern_for(j.rule, path)!r} "
+                                   f"({display_path(j.rule.span.path)}:{j.rule.span.line}:"
+                                   f"{j.rule.span.col})" for j in (first, second)))],
+        hint="give each job its own output path, or let one rule make the file and the "
+             "other read it as an input")
 
 
 def cycle_error(stack: Sequence[tuple[str | None, Job]], path: str | None) -> CycleError:

@@ -93,3 +93,94 @@ def test_future_mtime_warns_once_on_every_planning_command(tmp_path: Path) -> No
         assert done.stderr == warning, (args, done.stderr)
         assert "warning" not in done.stdout, args
     assert (tmp_path / "out.txt").read_text() == "x\n"
+
+
+# --------------------------------------------------------------------------- item 6
+
+DUPLICATE = """\
+rule all:
+    input: "A/x.txt", "B/x.txt"
+
+rule A:
+    output: "A/{s}.txt", temp("C/{s}.txt")
+    shell: "echo A > {output[0]}; echo A > {output[1]}"
+
+rule B:
+    output: "B/{s}.txt", temp("C/{s}.txt")
+    shell: "echo B > {output[0]}; echo B > {output[1]}"
+"""
+
+
+def test_two_jobs_declaring_one_output_is_an_error_before_anything_runs(tmp_path: Path) -> None:
+    (tmp_path / "Rulesfile").write_text(DUPLICATE)
+    expected = (
+        "Rulesfile:9:13: error: jobs A[s=x] and B[s=x] both declare the output 'C/x.txt'\n"
+        '        output: "B/{s}.txt", temp("C/{s}.txt")\n'
+        "                ^\n"
+        "  File: C/x.txt\n"
+        "  Jobs: A[s=x]: output 'C/{s}.txt' (Rulesfile:4:1)\n"
+        "        B[s=x]: output 'C/{s}.txt' (Rulesfile:8:1)\n"
+        "  hint: give each job its own output path, or let one rule make the file and the "
+        "other read it as an input\n")
+    for args in (["run", "--cores", "2"], ["run", "--cores", "2"], ["plan"], ["plan", "--check"]):
+        done = rulekit(*args, cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stderr == expected, args
+        assert done.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".rulekit", "Rulesfile"] or \
+        sorted(p.name for p in tmp_path.iterdir()) == ["Rulesfile"]
+    # Only one of them needed: no clash, and the run is ordinary.
+    ok("run", "-q", "A/x.txt", cwd=tmp_path)
+    assert (tmp_path / "A" / "x.txt").read_text() == "A\n"
+    assert ok("plan", "A/x.txt", cwd=tmp_path).stdout.strip() == \
+        "Nothing to do: all outputs are up to date."
+
+
+LOAD_ERRORS = [
+    ('rule a:\n    output: "x.txt", "x.txt"\n    shell: "touch {output}"\n',
+     "Rulesfile:2:13: error: output 'x.txt' is listed twice in rule a\n"
+     '        output: "x.txt", "x.txt"\n'
+     "                ^\n"
+     "  hint: list each output once\n"),
+    ('rule a:\n    output: expand(temp("x{i}.txt"), i=[1, 2])\n    shell: "touch {output}"\n',
+     "Rulesfile:2:13: error: temp() inside expand() would be lost: expand() makes plain paths\n"
+     '        output: expand(temp("x{i}.txt"), i=[1, 2])\n'
+     "                ^\n"
+     "  hint: flag the expanded paths instead: temp(expand('x{i}.txt', ...))\n"),
+    ('rule a:\n    input: "in.txt"\n    output: expand(protected("{i}.txt"), i=[1])\n'
+     '    shell: "touch {output}"\n',
+     "Rulesfile:3:13: error: protected() inside expand() would be lost: expand() makes plain "
+     "paths\n"
+     '        output: expand(protected("{i}.txt"), i=[1])\n'
+     "                ^\n"
+     "  hint: flag the expanded paths instead: protected(expand('{i}.txt', ...))\n"),
+    ('rule a:\n    output: "x.txt"\n    shell: "touch {output}"\n    threads: 2\n',
+     "Rulesfile:4:5: error: directive 'threads' comes after the rule's body 'shell:' (line 3)\n"
+     "        threads: 2\n"
+     "        ^\n"
+     "  hint: move 'threads:' above 'shell:'; the body is the rule's last directive\n"),
+    ('rule a:\n    output: "x.txt"\n    run:\n        open(output[0], "w").close()\n'
+     '    params: n=1\n',
+     "Rulesfile:5:5: error: directive 'params' comes after the rule's body 'run:' (line 3)\n"
+     "        params: n=1\n"
+     "        ^\n"
+     "  hint: move 'params:' above 'run:'; the body is the rule's last directive\n"),
+]
+
+
+def test_located_load_errors(tmp_path: Path) -> None:
+    for text, expected in LOAD_ERRORS:
+        (tmp_path / "Rulesfile").write_text(text)
+        for args in (["check"], ["run"]):
+            done = rulekit(*args, cwd=tmp_path)
+            assert done.returncode == 2, (text, args, done.stderr)
+            assert done.stderr == expected, (text, args)
+        assert not (tmp_path / "x.txt").exists()
+    # The fixed spellings load and run twice.
+    (tmp_path / "Rulesfile").write_text(
+        'rule a:\n    output: temp(expand("x{i}.txt", i=[1, 2])), "y.txt"\n    threads: 2\n'
+        '    shell: "touch {output}"\n')
+    assert ok("check", cwd=tmp_path).stdout == "Rulesfile: ok (1 rules)\n"
+    ok("run", "-q", cwd=tmp_path)
+    assert (tmp_path / "y.txt").exists()
+    assert ok("plan", cwd=tmp_path).stdout.strip() == "Nothing to do: all outputs are up to date."
