@@ -239,6 +239,8 @@ class _Planner:
             temp_needed |= more
         planned = [PlannedJob(job, tuple(r)) for job, r in zip(jobs, reasons) if r]
         self._future_check()
+        if "params" in self.triggers:
+            self.warnings.extend(_unstable_params_warnings(jobs))
         if any(p for _, p in self.flags.values()):
             self._check_protected(planned)
         return Plan(dag, planned, self.warnings)
@@ -465,6 +467,27 @@ _ABSENT = object()
 
 
 def _canonical(params: Any) -> str:
-    from .store import canonical_params
+    from .paramtext import canonical_params
 
     return canonical_params(params)
+
+
+def _unstable_params_warnings(jobs: list[Job]) -> list[str]:
+    """Once per rule and param: a value whose stored text changes from run to run."""
+    from .paramtext import unstable_params
+
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for job in jobs:
+        if not job.params or all(type(v) in _PLAIN_TYPES for v in job.params):
+            continue
+        for name, text in unstable_params(job_params(job)):
+            if (job.rule.name, name) not in seen:
+                seen.add((job.rule.name, name))
+                out.append(f"rule {job.rule.name}: params {name} has no stable text ({text}), "
+                           "so the params trigger reruns its jobs on every run; use plain "
+                           "values (str, numbers, lists, dicts, sets) or give the class a __repr__")
+    return out
+
+
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))

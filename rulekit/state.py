@@ -23,13 +23,16 @@ from .dag import build_dag
 from .errors import RulekitError, UsageError
 from .fs import FileSystem
 from .hashing import file_checksum
-from .model import Job, Workflow, has_flag
+from .model import Job, ShellText, Workflow, has_flag
+from .paramtext import canonical_params
 from .plan import DEFAULT_TRIGGERS, job_params, make_plan
 from .reasons import UpstreamRuns
-from .store import InputRecord, MetadataStore, OutputRecord, canonical_params
+from .store import InputRecord, MetadataStore, OutputRecord
 
 __all__ = ["StateRecorder", "summary_rows", "summary_frame", "provenance",
            "format_provenance", "clean_targets", "STATUSES"]
+
+_SCALARS = frozenset((str, int, float, bool, type(None), ShellText))
 
 STATUSES = ("ok", "missing", "incomplete", "would rerun", "no record")
 
@@ -108,16 +111,17 @@ class StateRecorder:
         return records
 
     def _params(self, job: Job) -> str:
-        # Most jobs of a rule share their params: encode each distinct set once. Types are
-        # part of the key (1, 1.0 and True are equal but are stored differently).
+        # Most jobs of a rule share their params: encode each distinct set once. Only plain
+        # scalars are cached, with their types in the key (1, 1.0 and True are equal but are
+        # stored differently, and so are (1,) and (1.0,): containers are not cached).
         values = job.params
-        try:
-            key = (job.rule.name, tuple(values), tuple(map(type, values)))
-            return self._params_cache[key]
-        except TypeError:  # an unhashable value (a list, a dict)
+        types = tuple(map(type, values))
+        if not _SCALARS.issuperset(types):
             return canonical_params(job_params(job))
-        except KeyError:
-            pass
+        key = (job.rule.name, tuple(values), types)
+        cached = self._params_cache.get(key)
+        if cached is not None:
+            return cached
         text = canonical_params(job_params(job))
         if len(self._params_cache) > 10_000:
             self._params_cache.clear()

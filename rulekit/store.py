@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
+from .paramtext import canonical_params
+
 __all__ = [
     "SCHEMA_VERSION", "RulekitWarning", "InputRecord", "OutputRecord", "PlanRecord", "RunRecord",
     "MetadataStore", "canonical_params",
@@ -57,11 +59,6 @@ class InputRecord(NamedTuple):
     mtime_ns: int
     size: int
     checksum: str | None = None
-
-
-def canonical_params(params: Any) -> str:
-    """The stored form of params: key order and float repr fixed, unknown objects by repr."""
-    return json.dumps(params, sort_keys=True, default=repr)
 
 
 @functools.cache
