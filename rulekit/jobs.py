@@ -17,6 +17,13 @@ from typing import Any
 
 from .errors import LoadError
 from .iopaths import io_list
+from .jobvalues import (
+    call_user,
+    check_threads,
+    function_error,
+    normalize_resources,
+    resources_view,
+)
 from .model import (
     AnnotatedPath,
     FlaggedCallable,
@@ -254,11 +261,7 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
                     waiting = (exc.rule, exc.path)
                 continue
             except Exception as exc:  # noqa: BLE001 - user code
-                raise LoadError(
-                    f"input function of rule {info.rule.name} failed: "
-                    f"{type(exc).__name__}: {exc}",
-                    info.rule.spans.get("input", info.rule.span),
-                    facts=[("Job", job.name)]) from exc
+                raise function_error("input", job, exc, "input") from exc
             if kind == "u":
                 _unpack(info, job, result, items, names)
                 continue
@@ -309,7 +312,8 @@ def _kind(value: Any) -> str:
 
 
 def finish_job(info: RuleInfo, job: Job) -> None:
-    """params, log, benchmark, threads, resources once inputs are known."""
+    """params, log, benchmark, threads, resources once inputs are known (see jobvalues for
+    when functions run and what happens when they fail)."""
     rule = info.rule
     if info.plain_job:
         job.threads = info.threads
@@ -323,16 +327,17 @@ def finish_job(info: RuleInfo, job: Job) -> None:
     threads = rule.threads
     if callable(threads):
         values = _values(job)
-        threads = call_with_known_args(threads, values)
-    job.threads = int(threads)
+        threads = call_user(threads, values, "threads", job, "threads", False)
+    job.threads = check_threads(threads, job)
     if rule.resources:
         res = {}
         for k, v in rule.resources.items():
             if callable(v):
                 values = values or _values(job)
-                v = call_with_known_args(v, values)
+                values["threads"] = job.threads
+                v = call_user(v, values, f"resources {k}", job, "resources", True)
             res[k] = v
-        job.resources = res
+        job.resources = normalize_resources(res, job)
     if info.params:
         items = []
         for _, v in info.params:
@@ -344,16 +349,18 @@ def finish_job(info: RuleInfo, job: Job) -> None:
             elif callable(v):
                 values = values or _values(job)
                 values["threads"] = job.threads
-                values["resources"] = job.resources
-                v = call_with_known_args(v, values)
+                values["resources"] = resources_view(job.resources)
+                v = call_user(v, values, "params", job, "params", True)
             items.append(v)
         job.params = NamedList(items, info.params_names)
 
 
 def _values(job: Job) -> dict[str, Any]:
     return {"wildcards": Wildcards.from_dict(job.wildcards), "input": io_list(job.input),
-            "output": io_list(job.output), "threads": job.threads, "resources": job.resources,
-            # Snakemake's `attempt`: resources are planned for the first attempt.
+            "output": io_list(job.output), "threads": job.threads,
+            "resources": resources_view(job.resources),
+            # Snakemake's `attempt`: 1 while planning; the scheduler re-evaluates params
+            # and resources functions with 2, 3, ... on retries.
             "attempt": 1}
 
 

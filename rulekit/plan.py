@@ -22,6 +22,7 @@ from typing import Any
 from .dag import Dag, build_dag, no_gc
 from .errors import ProtectedOutputError, UsageError
 from .fs import FileStat, FileSystem
+from .jobvalues import TBD
 from .model import CheckpointState, Job, Workflow
 from .reasons import (
     ChecksumChanged,
@@ -385,7 +386,8 @@ class _Planner:
         """params, input-set and code triggers; a job waiting for a checkpoint does not
         know all its inputs yet, so its input set is not compared."""
         triggers = self.triggers
-        if "params" in triggers:
+        if "params" in triggers and not any(v is TBD for v in job.params):
+            # (a value not known yet: the job's input is being made, so it runs anyway)
             current = _canonical(job_params(job)) if job.params else "{}"
             if current != record.params:
                 try:

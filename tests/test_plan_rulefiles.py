@@ -497,4 +497,4 @@ def test_resource_functions_may_take_snakemakes_attempt(tmp_path: Path) -> None:
             shell: "touch {output}"
         """)
     job = next(iter(plan_of(tmp_path, ["out/x.txt"]))).job
-    assert job.resources == {"mem_mb": 1000, "runtime": 20}
+    assert job.resources == {"mem_mb": 1000, "runtime": 20, "mem_mib": 954}   # mem_mib as Snakemake

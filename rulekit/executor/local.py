@@ -16,13 +16,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import Interrupted
+from ..errors import Interrupted, LoadError
 from ..jobs import priority_of
+from ..jobvalues import evaluate_for_run, has_functions
 from ..model import Job, Workflow, has_flag
 from ..report import Reporter
 from ..shellfmt import ShellFormatError
 from .base import ExecOptions, JobResult, Outcome, RunResult, Task, default_cores
 from .jobfiles import FileOps, failure_text, format_job, install_signals, make_task, remove_paths
+from .limits import check_limits, demand, over_limit
 
 __all__ = ["execute", "Scheduler"]
 
@@ -46,7 +48,7 @@ class _JS:
     """Scheduler state of one job."""
 
     __slots__ = ("job", "remaining", "children", "lp", "status", "attempts", "result",
-                 "cls", "temp_inputs", "deadline")
+                 "cls", "temp_inputs", "deadline", "error")
 
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -56,6 +58,7 @@ class _JS:
         self.status = "pending"      # pending|ready|running|checking|done|failed|skipped|cancelled
         self.attempts = 0
         self.result = JobResult(job, "skipped")
+        self.error: str | None = None   # known before the job starts: it fails at once
         self.cls: tuple[Any, ...] = ()
         self.temp_inputs: list[str] = []
         self.deadline = 0.0
@@ -94,6 +97,7 @@ class Scheduler:
                                                      print_commands=options.print_commands)
         self.runner = options.runner
         self.order: list[_JS] = []
+        self.functions: dict[str, bool] = {}   # rule -> has params/resources functions
 
     # -- building the graph ----------------------------------------------------------------
 
@@ -111,6 +115,8 @@ class Scheduler:
                 self.states[job] = known
                 continue
             js = _JS(job)
+            if self.limits:   # (jobs of a checkpoint re-plan: none at the start)
+                js.error = over_limit(job, self.limits)
             if job.id < 0 or job.id in self.by_id:
                 while self.next_id in self.by_id:
                     self.next_id += 1
@@ -123,10 +129,7 @@ class Scheduler:
         states = self.states
         for js in new:
             job = js.job
-            t = job.threads if isinstance(job.threads, int) else 1
-            demands = tuple((k, float(job.resources.get(k, 0) or 0)) for k in self.limits)
-            kind = job.rule.body.kind if job.rule.body else "none"
-            js.cls = (min(max(t, 1), self.cores), demands, kind == "run")
+            js.cls = self._cls(job, js.error)
             inputs = None
             for dep in job.deps:
                 ds = states.get(dep)
@@ -146,6 +149,17 @@ class Scheduler:
             if js.remaining == 0 and js.status == "pending":
                 self._push(js)
 
+    def _cls(self, job: Job, error: str | None = None) -> tuple[Any, ...]:
+        """(cores, resource demands, needs a worker): jobs of one class are interchangeable
+        for the scheduler. Text and not-yet-known demands count as 0 (checked elsewhere);
+        a job known to fail (`error`) needs nothing: it fails as soon as it is picked."""
+        if error is not None:
+            return (1, tuple((k, 0.0) for k in self.limits), False)
+        t = job.threads if isinstance(job.threads, int) else 1
+        demands = tuple((k, demand(job, k)) for k in self.limits)
+        kind = job.rule.body.kind if job.rule.body else "none"
+        return (min(max(t, 1), self.cores), demands, kind == "run")
+
     def _longest_paths(self) -> None:
         """lp = jobs on the longest path from a job to the end, via a Kahn order."""
         indeg = {js: js.remaining for js in self.order if js.status == "pending"}
@@ -163,11 +177,19 @@ class Scheduler:
             js.lp = 1 + max((c.lp for c in js.children), default=0)
 
     def _push(self, js: _JS) -> None:
+        job = js.job
+        if self.functions.setdefault(job.rule.name, has_functions(job)):
+            # params and resources functions run again now that the inputs exist
+            try:
+                evaluate_for_run(job, js.attempts + 1)
+                js.error = over_limit(job, self.limits)
+            except LoadError as exc:
+                js.error = exc.show()
+            js.cls = self._cls(job, js.error)
         if self._cut_off(js):
             return
         js.status = "ready"
         self.seq += 1
-        job = js.job
         heapq.heappush(self.ready.setdefault(js.cls, []),
                        (-(job.rule.priority if type(job.rule.priority) is int
                           else priority_of(job)), -js.lp, self.seq, js))
@@ -181,6 +203,7 @@ class Scheduler:
             from .pool import LocalRunner
 
             self.runner = LocalRunner(self.wf, self.cores, self.opts.start_method)
+        check_limits(joblist, self.limits)   # before anything runs
         old_cwd = os.getcwd()
         if old_cwd != self.wf.workdir:
             os.chdir(self.wf.workdir)
@@ -299,7 +322,7 @@ class Scheduler:
         js.attempts += 1
         js.status = "running"
         js.result.start = time.time()
-        error = self.files.prepare(job)
+        error = js.error or self.files.prepare(job)
         kind = rule.body.kind if rule.body else "none"
         command = message = None
         if error is None:
