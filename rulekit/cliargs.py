@@ -164,17 +164,20 @@ def parse_config_items(items: Sequence[str], option: str = "--config") -> dict[s
     return result
 
 
-def parse_rule_values(items: Sequence[str], option: str) -> dict[str, int]:
-    """`RULE=N` items (--set-threads): N a non-negative integer."""
-    result: dict[str, int] = {}
+def parse_rule_values(items: Sequence[str], option: str) -> dict[str, int | str]:
+    """`RULE=N` items (--set-threads): N a non-negative integer, or a Python expression of
+    input, threads, attempt (`a=max(input.size_mb, 5)`), kept as text."""
+    result: dict[str, int | str] = {}
     for item in items:
         rule, sep, raw = item.partition("=")
+        value: int | str
         try:
             value = int(raw)
         except ValueError:
-            value = -1
-        if not sep or not rule or value < 0:
-            raise UsageError(f"{option} {item!r}: expected RULE=N with N a non-negative integer")
+            value = raw.strip()
+        if not sep or not rule or value == "" or (isinstance(value, int) and value < 0):
+            raise UsageError(f"{option} {item!r}: expected RULE=N with N a non-negative "
+                             "integer or an expression")
         result[rule] = value
     return result
 

@@ -93,11 +93,12 @@ class Dag:
         return self._consumers
 
     def upstream_of(self, rules: Iterable[str]) -> list[bool]:
-        """Per job id: is it a job of one of `rules` or needed by one (for --until)."""
+        """Per job id: is it a job of one of `rules` (rule names or output paths) or needed
+        by one (for --until)."""
         names = set(rules)
         keep = [False] * len(self.jobs)
         for job in reversed(self.jobs):
-            if job.rule.name in names:
+            if job.rule.name in names or (names & set(job.output)):
                 keep[job.id] = True
             if keep[job.id]:
                 for dep in job.deps:
@@ -105,12 +106,19 @@ class Dag:
         return keep
 
     def downstream_of(self, rules: Iterable[str]) -> list[bool]:
-        """Per job id: is it a job of one of `rules` or does it need one (for --omit-from)."""
+        """Per job id: is it a job of one of `rules` (rule names or output paths) or does it
+        need one (for --omit-from)."""
         names = set(rules)
         hit = [False] * len(self.jobs)
         for job in self.jobs:   # topological: dependencies come first
-            hit[job.id] = job.rule.name in names or any(hit[d.id] for d in job.deps)
+            hit[job.id] = (job.rule.name in names or bool(names & set(job.output))
+                           or any(hit[d.id] for d in job.deps))
         return hit
+
+    def unmatched(self, items: Iterable[str]) -> list[str]:
+        """The items that name neither a rule of the workflow nor an output of a job."""
+        rules = self.workflow.rules
+        return [i for i in items if i not in rules and i not in self.producer]
 
     def rule_edges(self) -> list[tuple[str, str]]:
         """(upstream rule, downstream rule) pairs, deterministic, without duplicates."""

@@ -82,9 +82,9 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
          configfiles: tuple[str, ...] | list[str] = (), workdir: str | None = None,
          cores: int | None = None, replace_config: bool = False) -> Workflow:
     """Load a rule file. `config` overrides every config file; `workdir` defaults to the
-    rule file's folder (a `workdir:` statement moves it). With `replace_config`, the rule
-    file's `configfile:` statements are ignored: `configfiles` and `config` are the config
-    (Snakemake's --replace-workflow-config)."""
+    rule file's folder (a `workdir:` statement moves it). With `replace_config` and
+    `configfiles`, the rule file's `configfile:` statements are ignored: `configfiles` and
+    `config` are the whole config (Snakemake's --replace-workflow-config)."""
     rulefile = os.path.abspath(os.fspath(path))
     if not os.path.isfile(rulefile):
         raise LoadError(f"rule file not found: {os.fspath(path)}")
@@ -104,7 +104,7 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
             deep_merge(overrides, _read_config(os.path.abspath(cf), None))
         deep_merge(overrides, dict(config or {}))
         loader = _Loader(wf, overrides)
-        loader.replace_config = replace_config
+        loader.replace_config = replace_config and bool(configfiles)
         loader.apply_overrides()
         loader.load_file(rulefile)
         check_rule_texts(wf.rules.values(), wf.namespace)

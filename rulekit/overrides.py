@@ -21,7 +21,7 @@ __all__ = ["Overrides", "apply_overrides", "resource_function"]
 
 @dataclass
 class Overrides:
-    set_threads: Mapping[str, int] = field(default_factory=dict)
+    set_threads: Mapping[str, int | str] = field(default_factory=dict)
     max_threads: int | None = None
     set_resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     default_resources: Mapping[str, Any] = field(default_factory=dict)
@@ -44,15 +44,16 @@ def _rule(wf: Workflow, name: str, option: str) -> Rule:
     return rule
 
 
-def resource_function(name: str, text: str) -> Any:
+def resource_function(name: str, text: str, always: bool = False) -> Any:
     """A resource given as text on the command line: a size such as "4GB" stays text; a
     Python expression of input, threads, attempt (e.g. `2*input.size_mb`) becomes a function."""
-    if not any(c in text for c in "*+()/") and not text.startswith(("input", "threads", "attempt")):
+    if not always and not any(c in text for c in "*+()/") and \
+            not text.startswith(("input", "threads", "attempt")):
         return text
     try:
         code = compile(text, f"<resource {name}>", "eval")
     except SyntaxError:
-        return text
+        return None if always else text
 
     def evaluate(wildcards: Any, input: Any, threads: Any, attempt: Any) -> Any:
         value = eval(code, {"__builtins__": __builtins__},  # noqa: S307 - the user's own option
@@ -106,7 +107,15 @@ def apply_overrides(wf: Workflow, opts: Overrides) -> None:
     if not opts:
         return
     for name, threads in opts.set_threads.items():
-        _rule(wf, name, "--set-threads").threads = threads
+        rule = _rule(wf, name, "--set-threads")
+        if isinstance(threads, str):
+            func = resource_function("threads", threads, always=True)
+            if not callable(func):
+                raise UsageError(f"--set-threads {name}={threads}: not a number of threads "
+                                 "nor a Python expression")
+            rule.threads = func
+        else:
+            rule.threads = threads
     for name, values in opts.set_resources.items():
         rule = _rule(wf, name, "--set-resources")
         rule.resources = {**rule.resources,

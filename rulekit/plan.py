@@ -15,6 +15,7 @@ mtimes in the future give a warning (in `plan.warnings`), never an error.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -152,9 +153,9 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
     fs = fs if fs is not None else FileSystem(workflow.workdir)
     forcerun = set(forcerun)
     _check_rules(workflow, forcerun, "--forcerun")
-    until = [until] if isinstance(until, str) else list(until or ())
-    _check_rules(workflow, until, "--until")
-    _check_rules(workflow, omit_from, "--omit-from")
+    until = [os.path.normpath(u) if u not in workflow.rules else u
+             for u in ([until] if isinstance(until, str) else list(until or ()))]
+    omit_from = [os.path.normpath(u) if u not in workflow.rules else u for u in omit_from]
     triggers = set(rerun_triggers)
     unknown = triggers - set(RERUN_TRIGGERS)
     if unknown:
@@ -217,6 +218,10 @@ class _Planner:
         dag = self.dag
         jobs = dag.jobs
         keep = dag.upstream_of(self.until) if self.until else None
+        for option, items in (("--until", self.until), ("--omit-from", self.omit_from)):
+            for item in dag.unmatched(items):
+                self.warnings.append(f"{option} {item}: no rule of that name and no job "
+                                     "makes that file; it selects nothing")
         if self.omit_from:
             omitted = dag.downstream_of(self.omit_from)
             keep = [(k if keep is not None else True) and not o

@@ -89,7 +89,13 @@ def _read_pyproject(start: str) -> dict[str, Any]:
 
 def _as_items(value: Any) -> list[str]:
     if isinstance(value, Mapping):
-        return [f"{k}={v}" for k, v in value.items()]
+        items = []
+        for k, v in value.items():
+            if isinstance(v, Mapping):   # set-resources: {rule: {mem_mb: 100}} -> rule:mem_mb=100
+                items.extend(f"{k}:{k2}={v2}" for k2, v2 in v.items())
+            else:
+                items.append(f"{k}={v}")
+        return items
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value]
     return [str(value)]

@@ -104,11 +104,39 @@ def test_until_and_omit_from_take_several_rules(tmp_path):
     nothing_to_do(tmp_path)
 
 
-def test_unknown_rule_in_omit_from_is_a_usage_error(tmp_path):
+def test_until_and_omit_from_take_files_and_warn_on_unknown_items(tmp_path):
     write(tmp_path, {"Snakefile": CHAIN})
-    result = rk(tmp_path, "run", "--omit-from", "nope")
-    assert result.returncode == 2
-    assert "error: --omit-from names an unknown rule 'nope'" in result.stderr
+    result = ok(rk(tmp_path, "run", "--until", "b.txt", "nope"))
+    assert "warning: --until nope: no rule of that name and no job makes that file" \
+        in result.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.txt")) == ["a.txt", "b.txt"]
+    ok(rk(tmp_path, "run", "--omit-from", "./c.txt"))
+    assert (tmp_path / "x.txt").exists() and not (tmp_path / "c.txt").exists()
+    nothing_to_do(tmp_path, "--omit-from", "c.txt")
+
+
+def test_set_threads_expression_and_profile_set_resources(tmp_path):
+    write(tmp_path, {"Snakefile": """
+        rule a:
+            input: "test.in"
+            output: "test.out"
+            resources: extra="none"
+            run:
+                with open(output[0], "w") as f:
+                    print(threads, resources.extra, file=f)
+        """, "test.in": "x" * 10,
+        "prof/config.yaml": "set-resources:\n  a:\n    extra: \"'--nice=150 --gres=gpu:1'\"\n"})
+    ok(rk(tmp_path, "run", "--set-threads", "a=max(input.size, 5)", "-c", "5",
+          "--profile", "prof"))
+    assert (tmp_path / "test.out").read_text() == "5 --nice=150 --gres=gpu:1\n"
+    nothing_to_do(tmp_path, "--set-threads", "a=max(input.size, 5)", "-c", "5")
+
+
+def test_replace_workflow_config_without_configfile_changes_nothing(tmp_path):
+    write(tmp_path, {"Snakefile": 'configfile: "wf.yaml"\n' + textwrap.dedent(CONFIG_SNAKEFILE),
+                     "wf.yaml": "name: wf\n"})
+    ok(rk(tmp_path, "run", "--replace-workflow-config", "--config", "value=v"))
+    assert (tmp_path / "config.txt").read_text() == "name='wf'\nvalue='v'\n"
 
 
 def test_touch_marks_outputs_up_to_date(tmp_path):
