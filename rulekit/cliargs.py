@@ -195,8 +195,9 @@ def parse_set_resources(items: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def resource_value(raw: str) -> Any:
-    """An int if it is one, else the text (a size such as 4GB, or a Python expression)."""
-    text = raw.strip().strip("'\"")
+    """An int if it is one, else the text as given (a size such as 4GB, a quoted string,
+    or a Python expression); Snakemake keeps the quotes of `slurm_extra='--nice=1'`."""
+    text = raw.strip()
     try:
         return int(text)
     except ValueError:

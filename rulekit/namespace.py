@@ -181,13 +181,15 @@ class Shell:
     def suffix(self, text: str) -> None:
         self._workflow.shell_suffix = text
 
-    def __call__(self, command: str, **extra: Any) -> None:
+    def __call__(self, command: str, *, read: bool = False, iterable: bool = False,
+                 **extra: Any) -> Any:
         # Imported here: formatting and running belong to the executor side.
         from .shellfmt import run_shell_from_frame
 
         frame = sys._getframe(1)
         names = {**frame.f_globals, **frame.f_locals, **extra}
-        run_shell_from_frame(self._workflow, command, names)
+        return run_shell_from_frame(self._workflow, command, names, read=read,
+                                    iterable=iterable)
 
 
 # False in worker processes (set by the executor), as Snakemake's is_main_process is False

@@ -227,16 +227,23 @@ def _which(executable: str) -> str:
     return shutil.which(executable) or executable
 
 
-def run_shell_from_frame(workflow: Any, command: str, names: Mapping[str, Any]) -> None:
+def run_shell_from_frame(workflow: Any, command: str, names: Mapping[str, Any], *,
+                         read: bool = False, iterable: bool = False) -> Any:
     """`shell("...")` inside a `run:` body: format from the body's names and run it.
 
     Runs in the caller's process group (a worker's own group), so terminating the worker's
-    group also stops the command.
+    group also stops the command. As in Snakemake, `read=True` returns the command's
+    standard output as text and `iterable=True` returns its lines (without newlines).
     """
     rule = str(names.get("rule", "?"))
     text = _format(command, names, f"rule {rule}: shell() command", True)
     argv = shell_argv(text, workflow.shell_executable, workflow.shell_prefix,
                       workflow.shell_suffix)
-    code = subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
-    if code != 0:
-        raise ShellCommandError(text, code)
+    capture = subprocess.PIPE if (read or iterable) else None
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=capture)
+    if proc.returncode != 0:
+        raise ShellCommandError(text, proc.returncode)
+    if capture is None:
+        return None
+    out = proc.stdout.decode("utf-8", "replace")
+    return iter(out.splitlines()) if iterable else out

@@ -17,6 +17,7 @@ import importlib.machinery
 import importlib.util
 import json
 import logging
+import numbers
 import os
 import re
 import sys
@@ -79,11 +80,21 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _type_ok(value: Any, name: str) -> bool:
-    if name in ("integer", "number") and isinstance(value, bool):
+    if name in ("integer", "number"):
+        if isinstance(value, bool) or type(value).__name__ == "bool_":
+            return False
+        if isinstance(value, numbers.Integral):
+            return True
+        if isinstance(value, numbers.Real):
+            return name == "number" or float(value).is_integer()
         return False
-    if name == "integer" and isinstance(value, float):
-        return value.is_integer()
+    if name == "boolean":
+        return isinstance(value, bool) or type(value).__name__ == "bool_"
     return isinstance(value, _TYPES.get(name, (object,)))
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)   # None or NaN
 
 
 def _check(value: Any, schema: dict[str, Any], where: str, set_default: bool) -> None:
@@ -136,14 +147,22 @@ def validate(data: Any, schema: str | os.PathLike[str], set_default: bool = True
         import yaml
 
         spec = yaml.safe_load(text)
+    if hasattr(data, "collect") and hasattr(data, "columns"):   # a polars LazyFrame
+        data = data.collect()
+    if hasattr(data, "to_dicts"):                               # a polars DataFrame
+        for i, row in enumerate(data.to_dicts()):
+            _check({k: v for k, v in row.items() if not _is_null(v)}, spec, f"row {i}", False)
+        return
     if hasattr(data, "to_dict") and hasattr(data, "columns"):   # a pandas DataFrame
-        rows = data.to_dict("records")
+        rows = [{k: v for k, v in row.items() if not _is_null(v)}
+                for row in data.to_dict("records")]
         for i, row in enumerate(rows):
             _check(row, spec, f"row {i}", set_default)
         if set_default:
             for key, sub in spec.get("properties", {}).items():
-                if isinstance(sub, dict) and "default" in sub and key not in data.columns:
-                    data[key] = [row[key] for row in rows]
+                if isinstance(sub, dict) and "default" in sub:
+                    values = [row.get(key, sub["default"]) for row in rows]
+                    data[key] = values
         return
     _check(data, spec, "config", set_default)
 

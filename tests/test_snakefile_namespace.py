@@ -258,10 +258,28 @@ def test_workflow_attributes_threads_and_priority(tmp_path):
     })
     first = run_twice(tmp_path, "--cores", "4")
     assert "loading in the main process" in first.stdout
-    assert (tmp_path / "a.txt").read_text() == "1\n3\n"   # threads: 0 runs on one core
+    assert (tmp_path / "a.txt").read_text() == "0\n3\n"   # threads: 0 as in Snakemake
     assert (tmp_path / "b.txt").read_text() == "1 4\n"
     assert (tmp_path / "c.txt").read_text() == "hello\n"
     assert (tmp_path / "d.txt").read_text() == "False"
+
+
+def test_shell_read_and_iterable_with_absolute_path_input(tmp_path):
+    write(tmp_path, {"Snakefile": """
+        from pathlib import Path
+
+        rule:
+            input: Path("test.in").resolve()
+            output: Path("test.out")
+            run:
+                test = shell("echo 42;", read=True)
+                assert int(test) == 42
+                with open(output[0], "w") as f:
+                    for line in shell("cat {input}", iterable=True):
+                        print(line.upper(), file=f)
+        """, "test.in": "a\nb\n"})
+    run_twice(tmp_path)
+    assert (tmp_path / "test.out").read_text() == "A\nB\n"
 
 
 def test_temporary_is_temp(tmp_path):

@@ -128,7 +128,7 @@ def test_set_threads_expression_and_profile_set_resources(tmp_path):
         "prof/config.yaml": "set-resources:\n  a:\n    extra: \"'--nice=150 --gres=gpu:1'\"\n"})
     ok(rk(tmp_path, "run", "--set-threads", "a=max(input.size, 5)", "-c", "5",
           "--profile", "prof"))
-    assert (tmp_path / "test.out").read_text() == "5 --nice=150 --gres=gpu:1\n"
+    assert (tmp_path / "test.out").read_text() == "5 '--nice=150 --gres=gpu:1'\n"
     nothing_to_do(tmp_path, "--set-threads", "a=max(input.size, 5)", "-c", "5")
 
 

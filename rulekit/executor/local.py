@@ -327,7 +327,7 @@ class Scheduler:
         command = message = None
         if error is None:
             try:
-                command, message = format_job(self.wf, job, js.cls[0])
+                command, message = format_job(self.wf, job, _threads(job, js))
             except ShellFormatError as exc:
                 error = str(exc)
         self.reporter.job_started(job, command, message)
@@ -340,7 +340,7 @@ class Scheduler:
             js.deadline = time.time() + self.opts.latency_wait
             self.checking.append(js)
             return None
-        return make_task(self.wf, job, js.cls[0], command, js.attempts)
+        return make_task(self.wf, job, _threads(job, js), command, js.attempts)
 
     # -- finishing -------------------------------------------------------------------------
 
@@ -473,3 +473,8 @@ class Scheduler:
             except Exception as exc:  # a handler must not hide the run's result
                 self.reporter.warn(f"handler {getattr(handler, '__name__', handler)} failed: {exc}")
 
+
+def _threads(job: Job, js: Any) -> int:
+    """What the job sees as {threads}: its core count, but 0 for `threads: 0` (Snakemake's
+    value), although such a job is scheduled on one core."""
+    return 0 if job.threads == 0 else js.cls[0]
