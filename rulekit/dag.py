@@ -26,7 +26,15 @@ from typing import Any
 
 from .errors import UsageError
 from .fs import FileSystem
-from .jobs import RuleInfo, call_with_known_args, finish_job, job_inputs, job_key, new_job
+from .jobs import (
+    RuleInfo,
+    call_with_known_args,
+    finish_job,
+    job_inputs,
+    job_key,
+    job_outputs,
+    new_job,
+)
 from .model import Job, Rule, Workflow, named_list, pinned_producer
 from .patterns import Pattern
 from .resolve_errors import (
@@ -357,8 +365,11 @@ class _Builder:
 
     def _build(self, rule: Rule, wc: dict[str, str], path: str | None) -> Job:
         info = self.infos[rule.name]
-        outputs = [wc_fmt.format_map(wc) if wc_fmt is not None else text
-                   for wc_fmt, text in info.out_fmts]
+        if info.flagged_out:
+            outputs = job_outputs(info, wc)
+        else:
+            outputs = [wc_fmt.format_map(wc) if wc_fmt is not None else text
+                       for wc_fmt, text, _ in info.out_fmts]
         key = (rule.name, tuple(outputs) if outputs else tuple(wc.values()))
         jobs_by_key = self.jobs_by_key
         job = jobs_by_key.get(key)

@@ -39,7 +39,7 @@ from .model import (
 from .patterns import Pattern, WildcardError
 
 __all__ = ["EMPTY", "RuleInfo", "call_with_known_args", "finish_job", "flatten",
-           "job_inputs", "job_key", "new_job", "priority_of"]
+           "job_inputs", "job_key", "job_outputs", "new_job", "priority_of"]
 
 # Shared by every job without params/log/resources: treat job io as read-only.
 EMPTY = NamedList()
@@ -111,14 +111,19 @@ class Fmt:
 class RuleInfo:
     """Everything about a rule the DAG builder needs per job, prepared once."""
 
-    __slots__ = ("rule", "out_fmts", "inputs", "static_names", "params", "params_names",
-                 "log", "benchmark", "has_wildcards", "simple_params", "plain_inputs", "input_fmts",
+    __slots__ = ("rule", "out_fmts", "flagged_out", "inputs", "static_names", "params",
+                 "params_names", "log", "benchmark", "has_wildcards", "simple_params",
+                 "plain_inputs", "input_fmts",
                  "plain_job", "threads")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
-        self.out_fmts = [(p.fmt if not p.is_plain else None, p.text)
+        # (format or None for a plain path, text, flags or None): a flagged output keeps
+        # its flags once its wildcards are filled in (job.output holds AnnotatedPaths).
+        self.out_fmts = [(p.fmt if not p.is_plain else None, p.text,
+                          getattr(p.text, "flags", None) or None)
                          for p in rule.output_patterns]
+        self.flagged_out = any(f is not None and flags for f, _, flags in self.out_fmts)
         self.has_wildcards = any(not p.is_plain for p in rule.output_patterns)
         # inputs: (kind, name, payload): "s" one pattern, "l" a list, "f" function, "u" unpack
         self.inputs: list[tuple[str, str | None, Any]] = []
@@ -220,6 +225,14 @@ def _fill(info: RuleInfo, job: Job, value: str) -> str:
                         info.rule.spans.get("input", info.rule.span),
                         facts=[("Job", job.name)]) from None
     return AnnotatedPath(text, value.flags) if isinstance(value, AnnotatedPath) else text
+
+
+def job_outputs(info: RuleInfo, wc: dict[str, str]) -> list[str]:
+    """The job's output paths; flagged ones stay AnnotatedPaths with the rule's flags."""
+    if not info.flagged_out:
+        return [f.format_map(wc) if f is not None else text for f, text, _ in info.out_fmts]
+    return [text if f is None else AnnotatedPath(f.format_map(wc), flags) if flags
+            else f.format_map(wc) for f, text, flags in info.out_fmts]
 
 
 def new_job(rule: Rule, wc: dict[str, str], outputs: list[str]) -> Job:

@@ -30,8 +30,8 @@ class AnnotatedPath(str):
 
     flags: frozenset[str]
 
-    def __new__(cls, value: str, flags: Iterable[str] = ()) -> AnnotatedPath:
-        obj = super().__new__(cls, value)
+    def __new__(cls, value: str | os.PathLike[str], flags: Iterable[str] = ()) -> AnnotatedPath:
+        obj = super().__new__(cls, os.fspath(value))
         obj.flags = frozenset(flags) | getattr(value, "flags", frozenset())
         return obj
 
@@ -77,10 +77,9 @@ class Unpack:
 
 
 def flag(value: Any, name: str) -> Any:
-    """Attach flag `name` to a path, a list of paths or an input function."""
-    if isinstance(value, os.PathLike) and not isinstance(value, str):
-        value = os.fspath(value)   # directory(Path("out")) keeps the flag on "out"
-    if isinstance(value, str):
+    """Attach flag `name` to a path (str or os.PathLike such as pathlib.Path), a list of
+    paths or an input function. A path comes back as an AnnotatedPath (a str)."""
+    if isinstance(value, (str, os.PathLike)):
         return AnnotatedPath(value, (name,))
     if isinstance(value, FlaggedCallable):
         return FlaggedCallable(value.func, value.flags | {name})

@@ -7,7 +7,8 @@ holds is listed, in a fixed order. The store triggers (params, input set, code, 
 apply only to outputs the metadata store has a record for; without a record, or with
 `store=None`, timestamps decide alone. Incomplete markers always count.
 
-`temp()` outputs that are gone do not make their job run unless a job that needs them runs;
+A `temp()` output that is gone does not make its job run when the store has a record of it
+(it was made, then removed after use) and no job that reads it runs; one never made is missing;
 rewriting an existing `protected()` output raises `ProtectedOutputError` before anything runs;
 mtimes in the future give a warning (in `plan.warnings`), never an error.
 """
@@ -234,6 +235,7 @@ class _Planner:
                 read = getattr(self.store, "plan_records", self.store.get_many)
                 self.records = read(existing)
         consumers = dag.consumers() if any(t for t, _ in self.flags.values()) else None
+        self.made_temps = self._made_temps(jobs) if consumers is not None else set()
         temp_needed: set[tuple[int, int]] = set()
         while True:
             reasons = self._pass(jobs, keep, consumers, temp_needed)
@@ -262,6 +264,7 @@ class _Planner:
         incomplete = self.incomplete
         forceall, forcerun, force = self.forceall, self.forcerun, self.force
         checksums = "checksum" in self.triggers
+        made_temps = self.made_temps
         reasons: list[list[Reason] | None] = [None] * len(jobs)
         # removed temp outputs that need not be remade -> (mtime, path) of the newest file
         # behind them, so a consumer still sees an input newer than its output
@@ -287,7 +290,8 @@ class _Planner:
                 st = stat(out)
                 if st is None:
                     any_missing = True
-                    if i in temp_idx and consumers is not None and consumers[jid]:
+                    if i in temp_idx and consumers is not None and consumers[jid] \
+                            and out in made_temps:
                         skipped.append(out)
                         if jid not in targets and (jid, i) not in temp_needed:
                             continue
@@ -350,6 +354,16 @@ class _Planner:
             if r:
                 reasons[jid] = r
         return reasons
+
+    def _made_temps(self, jobs: list[Job]) -> set[str]:
+        """The missing temp() outputs the store has a record for: made by a job that
+        finished, then removed. Only these may stay missing; one never made is missing."""
+        if self.store is None:
+            return set()
+        stat = self.fs.stat
+        gone = [job.output[i] for job in jobs for i in self._rule_flags(job)[0]
+                if stat(job.output[i]) is None]
+        return set(self.store.get_many(gone)) if gone else set()
 
     def _behind_temp(self, job: Job, skipped: list[str],
                      behind: dict[str, tuple[int, str]]) -> None:

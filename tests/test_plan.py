@@ -131,19 +131,46 @@ def temp_wf(root: Any) -> Any:
                    make_rule("tmp", AnnotatedPath("tmp.txt", ["temp"]), "src.txt"))
 
 
+class MadeTemps:
+    """A store that knows only that `paths` were made (their records exist)."""
+
+    def __init__(self, *paths: str) -> None:
+        self.paths = set(paths)
+
+    def incomplete_paths(self) -> set[str]:
+        return set()
+
+    def get_many(self, paths: Any) -> dict[str, Any]:
+        return {p: object() for p in paths if p in self.paths}
+
+
 def test_removed_temp_output_does_not_rerun(tmp_path: Any) -> None:
     touch(tmp_path, "src.txt", t=0)
     touch(tmp_path, "mid.txt", t=2)
     touch(tmp_path, "final.txt", t=3)
-    assert plan_of(temp_wf(tmp_path)).is_empty
+    made = MadeTemps("tmp.txt")
+    assert plan_of(temp_wf(tmp_path), store=made, rerun_triggers=["mtime"]).is_empty
     # downstream must run: now the temp file is needed again
     touch(tmp_path, "final.txt", t=1)
     os.remove(os.path.join(tmp_path, "mid.txt"))
-    assert summary(plan_of(temp_wf(tmp_path))) == [
+    assert summary(plan_of(temp_wf(tmp_path), store=made, rerun_triggers=["mtime"])) == [
         ("tmp", ["missing output tmp.txt"]),
         ("mid", ["missing output mid.txt", "input made by tmp, which runs"]),
         ("all", ["input made by mid, which runs"]),
     ]
+
+
+def test_missing_temp_output_never_made_is_missing(tmp_path: Any) -> None:
+    touch(tmp_path, "src.txt", t=0)
+    touch(tmp_path, "mid.txt", t=2)
+    touch(tmp_path, "final.txt", t=3)
+    # no record of tmp.txt (and no store at all): it is simply missing
+    for store in (MadeTemps(), None):
+        assert summary(plan_of(temp_wf(tmp_path), store=store, rerun_triggers=["mtime"])) == [
+            ("tmp", ["missing output tmp.txt"]),
+            ("mid", ["input made by tmp, which runs"]),
+            ("all", ["input made by mid, which runs"]),
+        ]
 
 
 def test_protected_output_is_an_error_before_running(tmp_path: Any) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_plan import MadeTemps
 
 from rulekit.errors import (
     AmbiguousRuleError,
@@ -292,14 +293,15 @@ TEMP = """
 
 def test_removed_temp_output_does_not_force_a_rerun(tmp_path: Path) -> None:
     write(tmp_path, TEMP, raw_txt=0, final_txt=5)
-    plan = plan_of(tmp_path)
+    plan = plan_of(tmp_path, store=MadeTemps("mid.txt"), rerun_triggers=["mtime"])
     assert plan.is_empty and len(plan.dag) == 3
     assert render_plan_text(plan) == "Nothing to do: all outputs are up to date."
 
 
 def test_removed_temp_output_is_remade_when_downstream_is_stale(tmp_path: Path) -> None:
     write(tmp_path, TEMP, raw_txt=9, final_txt=5)
-    assert summary(plan_of(tmp_path)) == [
+    made = MadeTemps("mid.txt")
+    assert summary(plan_of(tmp_path, store=made, rerun_triggers=["mtime"])) == [
         ("a", ["missing output mid.txt"]),
         ("b", [f"output final.txt older than input raw.txt ({ts(5)} < {ts(9)})",
                "input made by a, which runs"]),

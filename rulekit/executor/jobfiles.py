@@ -1,8 +1,9 @@
 """What happens to a job's files around its run, in the driver.
 
 Before: old outputs and logs removed (a failing job must not leave a stale output that looks
-complete), folders of outputs, logs and benchmark created. After: `touch()` outputs touched,
-every declared output checked, `protected()` outputs made read-only. On failure or
+complete), the folders holding outputs, logs and benchmark created (never a `directory()`
+output itself: the job makes it). After: `touch()` outputs touched, every declared output
+checked (a `directory()` output must be a folder), `protected()` outputs made read-only. On failure or
 interruption: outputs removed. `temp()` outputs are removed by the scheduler through
 `remove_paths` once no pending job needs them.
 
@@ -48,11 +49,10 @@ class FileOps:
                     return (f"protected output {path} exists; remove it by hand to rebuild it "
                             "(rulekit never overwrites a protected() file)")
             for path in job.output:
+                # A directory() output itself is left for the job to make (`mkdir {output}`,
+                # `ln -s X {output}`), as Snakemake does: only its parent folder is created.
                 _remove(path)
-                if has_flag(path, "directory"):
-                    os.makedirs(path, exist_ok=True)
-                else:
-                    self._makedirs(path)
+                self._makedirs(path)
             for path in job.log:
                 _remove(path)
                 self._makedirs(path)
@@ -76,6 +76,11 @@ class FileOps:
             if not os.path.lexists(path):
                 missing.append(str(path))
         return missing
+
+    @staticmethod
+    def not_directories(job: Job) -> list[str]:
+        """directory() outputs that exist but are not folders (nor links to one)."""
+        return [str(p) for p in job.output if has_flag(p, "directory") and not os.path.isdir(p)]
 
     @staticmethod
     def protect(job: Job) -> None:

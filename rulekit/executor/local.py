@@ -88,6 +88,8 @@ class Scheduler:
         self.seq = 0
         self.next_id = 0
         self.temp_users: dict[str, int] = {}
+        self.temps_due: list[str] = []
+        self.checkpoints: list[_JS] = []
         self.checking: list[_JS] = []
         self.stopping = False
         self.signalled = 0
@@ -125,6 +127,8 @@ class Scheduler:
             by_key[key] = js
             self.by_id[job.id] = js
             new.append(js)
+            if job.rule.checkpoint:
+                self.checkpoints.append(js)
             self.order.append(js)
         states = self.states
         for js in new:
@@ -218,6 +222,7 @@ class Scheduler:
         try:
             self._call_handlers(self.wf.onstart)
             self._loop(rfd)
+            self._remove_temps(final=True)
         finally:
             if self.signalled:
                 self._interrupt()
@@ -260,6 +265,7 @@ class Scheduler:
                 self._recheck(finished)
             if finished and self.opts.observer is not None:
                 self.opts.observer.jobs_finished(finished)
+            self._remove_temps()
 
     def _fits(self, cls: tuple[Any, ...]) -> bool:
         if cls[0] > self.cores - self.used_cores:
@@ -389,6 +395,11 @@ class Scheduler:
                       "shared filesystems")
             self._fail(js, text, retry=True, finished=finished)
             return True
+        not_dirs = self.files.not_directories(js.job)
+        if not_dirs:
+            self._fail(js, "job finished but these directory() outputs are not folders: "
+                       + ", ".join(not_dirs), retry=True, finished=finished)
+            return True
         self.files.protect(js.job)
         js.status = "done"
         js.result.status = "done"
@@ -397,11 +408,7 @@ class Scheduler:
         finished.append(js.result)
         self.reporter.job_finished(js.result)
         self._release_children(js)
-        for path in js.temp_inputs:
-            left = self.temp_users[path] - 1
-            self.temp_users[path] = left
-            if left == 0:
-                remove_paths([path])
+        self._temps_read(js)
         if js.job.rule.checkpoint and self.opts.replan is not None:
             self._add_jobs(_as_jobs(self.opts.replan(js.job)))
             self.reporter.set_total(len(self.states))
@@ -422,7 +429,34 @@ class Scheduler:
         js.result.start = js.result.end = time.time()
         self.reporter.job_cut_off(js.job)
         self._release_children(js)
+        self._temps_read(js)
         return True
+
+    # -- temp() files ----------------------------------------------------------------------
+
+    def _temps_read(self, js: _JS) -> None:
+        """`js` is done with its temp() inputs; one no other job of the run reads is due
+        for removal (by `_remove_temps`, after the finished jobs have been recorded)."""
+        for path in js.temp_inputs:
+            left = self.temp_users[path] - 1
+            self.temp_users[path] = left
+            if left == 0:
+                self.temps_due.append(path)
+
+    def _remove_temps(self, final: bool = False) -> None:
+        """Delete due temp() files, once the store has recorded the jobs that read them
+        (their records must list them). While a checkpoint of this run has still to finish,
+        they stay: the re-plan after it may add jobs that read them. At the end of the run
+        (`final`) every due file goes."""
+        if not self.temps_due:
+            return
+        if not final and self.checkpoints:
+            self.checkpoints = [js for js in self.checkpoints
+                                if js.status not in ("done", "failed", "cancelled")]
+            if self.checkpoints:
+                return
+        due, self.temps_due = self.temps_due, []
+        remove_paths(dict.fromkeys(p for p in due if self.temp_users.get(p) == 0))
 
     def _recheck(self, finished: list[JobResult]) -> None:
         now = time.time()
