@@ -120,9 +120,10 @@ class RuleInfo:
         self.rule = rule
         # (format or None for a plain path, text, flags or None): a flagged output keeps
         # its flags once its wildcards are filled in (job.output holds AnnotatedPaths).
-        self.out_fmts = [(p.fmt if not p.is_plain else None, p.text,
-                          getattr(p.text, "flags", None) or None)
-                         for p in rule.output_patterns]
+        # Flags come from rule.output, which command-line overrides (--all-temp) may change.
+        self.out_fmts = [(p.fmt if not p.is_plain else None, text,
+                          getattr(text, "flags", None) or None)
+                         for text, p in zip(rule.output, rule.output_patterns)]
         self.flagged_out = any(f is not None and flags for f, _, flags in self.out_fmts)
         self.has_wildcards = any(not p.is_plain for p in rule.output_patterns)
         # inputs: (kind, name, payload): "s" one pattern, "l" a list, "f" function, "u" unpack
