@@ -149,6 +149,9 @@ class Workflow:
             store = self.open_store(ropts.warn)
             checkpoints = CheckpointState()   # this run's checkpoint jobs: pending, done
             try:
+                from .runguard import recover_crashed
+
+                recover_crashed(self.model.workdir, store, ropts.warn or _stderr_warning)
                 plan = self._plan(popts, store, checkpoints=checkpoints)
                 if on_plan is not None:
                     on_plan(plan)
@@ -165,11 +168,17 @@ class Workflow:
             return RunResult([], 0.0, 0.0)
         from .executor.base import ExecOptions
         from .locks import OutputLock
+        from .runguard import end_orphans, on_stale_run
         from .state import StateRecorder
 
+        warn = ropts.warn or _stderr_warning
         reasons = {pj.job: pj.reasons for pj in plan}
         outputs = [p for job in jobs for p in job.output]
-        with OutputLock(self.model.workdir, outputs, list(ropts.argv)):
+        inputs = [p for job in jobs for p in job.input]
+        lock = OutputLock(self.model.workdir, outputs, list(ropts.argv), inputs=inputs,
+                          store=store.identity, on_stale=on_stale_run(store, warn))
+        with lock:
+            end_orphans(store, jobs, warn)
             run_id = store.start_run(list(ropts.argv) or sys.argv)
             checksums = "checksum" in popts.rerun_triggers
             recorder = StateRecorder(store, self.model, run_id, checksums=checksums,
@@ -188,7 +197,11 @@ class Workflow:
                 checkpoints.finished(checkpoint_job.output)
                 again = self._plan(popts, store, ignore_force=True, checkpoints=checkpoints)
                 reasons.update((pj.job, pj.reasons) for pj in again)
-                return runnable_now(again)
+                now = runnable_now(again)
+                lock.extend([p for job in now for p in job.output],
+                            [p for job in now for p in job.input])
+                end_orphans(store, now, warn)
+                return now
 
             def skip_ready(job: Job) -> bool:
                 return recorder.early_cutoff(job, reasons.get(job, ()))
@@ -205,6 +218,7 @@ class Workflow:
                 result = _executor(ropts)(self.model, jobs, options)
                 outcome = "ok" if result.ok else "failed"
             finally:
+                store.check_vanished()
                 store.end_run(run_id, outcome)
             return result
 

@@ -392,9 +392,14 @@ def clean(file: str | None, directory: str | None, config_items: tuple[str, ...]
         for path in paths:
             click.echo(f"{'would remove' if dry_run else 'removed'} {path}")
         if not dry_run and paths:
-            remove_paths(paths)
-            with wf.open_store() as store:
-                store.remove(paths)
+            from .locks import OutputLock
+
+            # The same lock as a run writing these files: never pull a file from under a
+            # live run that writes or reads it.
+            with OutputLock(wf.workdir, paths, sys.argv):
+                remove_paths(paths)
+                with wf.open_store() as store:
+                    store.remove(paths)
     if not paths:
         click.echo("Nothing to clean.")
 

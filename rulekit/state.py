@@ -79,6 +79,11 @@ class StateRecorder:
     def jobs_started(self, jobs: Sequence[Job]) -> None:
         self.store.mark_incomplete([str(p) for job in jobs for p in job.output], self.run_id)
 
+    def jobs_running(self, procs: Sequence[tuple[Job, int, int, int | None]]) -> None:
+        """The process (pid, group, start time) now running each job, beside its markers."""
+        self.store.set_processes([(str(p), pid, pgid, started)
+                                  for job, pid, pgid, started in procs for p in job.output])
+
     def _checksum(self, path: str, mtime_ns: int, size: int) -> str | None:
         known = self._hashes.get(path)
         if known is not None and known[0] == mtime_ns and known[1] == size:

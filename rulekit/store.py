@@ -17,23 +17,26 @@ to `warnings.warn(message, RulekitWarning)`. `store.degraded` holds the last rea
 
 from __future__ import annotations
 
-import functools
 import gc
-import getpass
 import json
 import os
-import platform
-import socket
 import sqlite3
 import threading
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
-from .paramtext import canonical_params
+from .records import (
+    InputRecord,
+    OutputRecord,
+    PlanRecord,
+    RunRecord,
+    StoredRecord,
+    canonical_params,
+    host,
+)
 
 __all__ = [
     "SCHEMA_VERSION", "RulekitWarning", "InputRecord", "OutputRecord", "PlanRecord", "RunRecord",
@@ -47,125 +50,12 @@ DB_NAME = "metadata.db"
 _SCAN_THRESHOLD = 2000
 _CHUNK = 900  # stays under SQLite's default limit of 999 bound parameters on old builds
 
+
 T = TypeVar("T")
 
 
 class RulekitWarning(UserWarning):
     """Something is off but rulekit carries on (store fell back, clock skew, ...)."""
-
-
-class InputRecord(NamedTuple):
-    path: str
-    mtime_ns: int
-    size: int
-    checksum: str | None = None
-
-
-@functools.cache
-def _username() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return str(os.getuid()) if hasattr(os, "getuid") else "?"
-
-
-_host = functools.cache(socket.gethostname)
-_python = functools.cache(platform.python_version)
-
-
-@functools.cache
-def _rulekit_version() -> str:
-    from . import __version__  # the package root only: keeps store free of upper layers
-
-    return __version__
-
-
-@dataclass(slots=True, eq=False)
-class OutputRecord:
-    """What rulekit knew about one output when the job that made it finished."""
-
-    path: str
-    rule: str
-    wildcards: dict[str, str] = field(default_factory=dict)
-    params: str = "{}"  # canonical_params(...)
-    code_hash: str | None = None
-    inputs: list[InputRecord] = field(default_factory=list)
-    start: float = 0.0
-    end: float = 0.0
-    host: str = field(default_factory=_host)
-    user: str = field(default_factory=_username)
-    exit_status: int = 0
-    rulekit_version: str = field(default_factory=_rulekit_version)
-    python_version: str = field(default_factory=_python)
-    logs: list[str] = field(default_factory=list)
-    run_id: str | None = None
-
-    def astuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        # Any two records with equal fields, whether built by a caller or read back.
-        if not isinstance(other, OutputRecord):
-            return NotImplemented
-        return self.astuple() == other.astuple()
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
-        return f"OutputRecord({inner})"
-
-
-_FIELDS = tuple(OutputRecord.__dataclass_fields__)
-
-
-def _lazy_json(name: str, convert: Callable[[Any], Any] | None = None) -> property:
-    slot = OutputRecord.__dict__[name]  # the member descriptor of the dataclass slot
-
-    def get(self: OutputRecord) -> Any:
-        value = slot.__get__(self)
-        if type(value) is str:  # still the stored JSON text: decode on first use
-            value = _loads(value)
-            if convert is not None:
-                value = convert(value)
-            slot.__set__(self, value)
-        return value
-
-    return property(get, slot.__set__)
-
-
-class _StoredRecord(OutputRecord):
-    """A record read from the database, its JSON fields decoded on first access.
-
-    Decoding three JSON columns per row tripled the cost of reading 30k records; a no-op
-    plan touches `inputs` at most, and provenance is rarely read at all.
-    """
-
-    __slots__ = ()
-    wildcards = _lazy_json("wildcards")  # type: ignore[assignment]
-    inputs = _lazy_json("inputs", lambda rows: [InputRecord(*r) for r in rows])  # type: ignore[assignment]
-    logs = _lazy_json("logs")  # type: ignore[assignment]
-
-
-class PlanRecord(NamedTuple):
-    """The columns a big plan compares (`plan_records`); `raw_inputs` is the stored JSON."""
-
-    params: str
-    code_hash: str | None
-    raw_inputs: str
-
-    @property
-    def inputs(self) -> list[InputRecord]:
-        return [InputRecord(*r) for r in _loads(self.raw_inputs)]
-
-
-@dataclass(slots=True)
-class RunRecord:
-    run_id: str
-    argv: list[str]
-    start: float
-    end: float | None
-    outcome: str | None
-    pid: int
-    host: str
 
 
 _SCHEMA = """
@@ -183,6 +73,10 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER, host TEXT
 );
 """
+# The process running the job that writes `path` (set when it started): the next run
+# ends it if a crash left it running. Rows without an incomplete marker mean nothing.
+_PROCS_SCHEMA = ("CREATE TABLE IF NOT EXISTS jobprocs (path TEXT PRIMARY KEY, pid INTEGER, "
+                 "pgid INTEGER, started INTEGER) WITHOUT ROWID")
 _COLUMNS = ("path, rule, wildcards, params, code_hash, inputs, start, end_, host, user, "
             "exit_status, rulekit_version, python_version, logs, run_id")
 
@@ -196,7 +90,7 @@ def _decode_all(rows: list[tuple[Any, ...]]) -> dict[str, OutputRecord]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return {row[0]: _StoredRecord(*row) for row in rows}
+        return {row[0]: StoredRecord(*row) for row in rows}
     finally:
         if enabled:
             gc.enable()
@@ -240,6 +134,32 @@ class MetadataStore:
         self.degraded: str | None = None
         self._mutex = threading.RLock()  # executor callbacks may arrive on other threads
         self._conn = self._open()
+        self.identity = self._identity() if not self.degraded else None
+        self._vanished_warned = False
+
+    def _identity(self) -> list[int] | None:
+        """(device, inode) of the database file: a deleted or replaced store has another."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return [st.st_dev, st.st_ino]
+
+    def check_vanished(self) -> str | None:
+        """Warn (once) when the store file was deleted or replaced since it was opened;
+        returns the warning text."""
+        if self.identity is None or self._vanished_warned:
+            return None
+        now = self._identity()
+        if now == self.identity:
+            return None
+        self._vanished_warned = True
+        how = "deleted" if now is None else "replaced"
+        text = (f"{self.path} was {how} during this run: what this run records (job records, "
+                "incomplete markers) goes to the old file and is lost; the next run judges "
+                "these outputs by timestamps alone")
+        self._warn(text)
+        return text
 
     # -- opening and falling back -------------------------------------------------------
 
@@ -267,6 +187,8 @@ class MetadataStore:
                 conn.execute("COMMIT")
             # A cheap read that fails on a file that is not a database at all.
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='jobprocs'").fetchone():
+                conn.execute(_PROCS_SCHEMA)  # added after schema 1; older rulekits ignore it
         except BaseException:
             conn.close()
             raise
@@ -377,7 +299,7 @@ class MetadataStore:
     def get(self, path: str) -> OutputRecord | None:
         def op(conn: sqlite3.Connection) -> OutputRecord | None:
             row = conn.execute(f"SELECT {_COLUMNS} FROM outputs WHERE path=?", (path,)).fetchone()
-            return _StoredRecord(*row) if row else None
+            return StoredRecord(*row) if row else None
 
         return self._run(op, "reading a record")
 
@@ -430,7 +352,8 @@ class MetadataStore:
         """Forget records and incomplete markers of `paths` (for `rulekit clean`)."""
         rows = [(p,) for p in paths]
         self._write("removing records", ("DELETE FROM outputs WHERE path=?", rows),
-                    ("DELETE FROM incomplete WHERE path=?", rows))
+                    ("DELETE FROM incomplete WHERE path=?", rows),
+                    ("DELETE FROM jobprocs WHERE path=?", rows))
 
     # -- incomplete markers ---------------------------------------------------------------
 
@@ -443,8 +366,22 @@ class MetadataStore:
 
     def clear_incomplete(self, paths: Iterable[str]) -> None:
         rows = [(p,) for p in paths]
-        sql = "DELETE FROM incomplete WHERE path=?"
-        self._write("clearing incomplete markers", (sql, rows))
+        self._write("clearing incomplete markers", ("DELETE FROM incomplete WHERE path=?", rows),
+                    ("DELETE FROM jobprocs WHERE path=?", rows))
+
+    def set_processes(self, rows: Iterable[tuple[str, int, int, int | None]]) -> None:
+        """(path, pid, process group, start time) of the process writing each marked path."""
+        sql = "INSERT OR REPLACE INTO jobprocs (path, pid, pgid, started) VALUES (?, ?, ?, ?)"
+        self._write("recording job processes", (sql, list(rows)))
+
+    def marked_processes(self) -> dict[str, tuple[int, int, int | None]]:
+        """path -> (pid, pgid, start time) of the process recorded for each marked output."""
+        def op(conn: sqlite3.Connection) -> dict[str, tuple[int, int, int | None]]:
+            rows = conn.execute("SELECT j.path, j.pid, j.pgid, j.started FROM jobprocs j "
+                                "JOIN incomplete i ON i.path = j.path")
+            return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+        return self._run(op, "reading job processes")
 
     def incomplete(self) -> dict[str, str | None]:
         """Incomplete output paths and the run that left each."""
@@ -459,7 +396,7 @@ class MetadataStore:
     def start_run(self, argv: Sequence[str]) -> str:
         # Sortable by time, unique across hosts and concurrent runs.
         run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        row = (run_id, _dumps(list(argv)), time.time(), os.getpid(), _host())
+        row = (run_id, _dumps(list(argv)), time.time(), os.getpid(), host())
         sql = "INSERT INTO runs (run_id, argv, start, pid, host) VALUES (?, ?, ?, ?, ?)"
         self._write("recording the run", (sql, [row]))
         return run_id

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from rulekit.locks import lock_dir
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
 
 
@@ -125,7 +127,7 @@ rule make:
 
 
 def _holding(root: Path) -> bool:
-    locks = root / ".rulekit" / "locks"
+    locks = Path(lock_dir(root))
     return locks.is_dir() and any(p.suffix == ".json" for p in locks.iterdir())
 
 

@@ -20,7 +20,15 @@ from typing import Any, Protocol
 from ..model import Job, NamedList
 
 __all__ = ["WorkflowRef", "Task", "Outcome", "JobRunner", "RunObserver", "ExecOptions",
-           "JobResult", "RunResult", "default_cores"]
+           "JobResult", "RunResult", "default_cores", "interrupted_text"]
+
+
+def interrupted_text(keep_incomplete: bool) -> str:
+    """The message of the Interrupted error ending a run stopped by a signal."""
+    if keep_incomplete:
+        return ("interrupted: running jobs were stopped; their outputs were kept "
+                "(--keep-incomplete) and stay marked incomplete")
+    return "interrupted: running jobs were stopped and their outputs removed"
 
 
 def default_cores() -> int:
@@ -184,7 +192,7 @@ class RunResult:
         from ..errors import Interrupted, JobFailedError
 
         if self.interrupted:
-            raise Interrupted("interrupted: running jobs were stopped and their outputs removed")
+            raise Interrupted(interrupted_text(False))
         failed = self.failed
         if failed:
             names = ", ".join(r.job.name for r in failed[:5]) + (" ..." if len(failed) > 5 else "")

@@ -93,6 +93,18 @@ class FileOps:
         """Remove what exists of the job's outputs; returns the paths removed."""
         return remove_paths(job.output)
 
+    @staticmethod
+    def remove_outputs_reporting(job: Job) -> list[tuple[str, str]]:
+        """Remove what exists of the job's outputs; returns (path, reason) of each that
+        could not be removed (a read-only folder, ...) instead of raising."""
+        failures = []
+        for path in job.output:
+            try:
+                _remove(path)
+            except OSError as exc:
+                failures.append((str(path), exc.strerror or str(exc)))
+        return failures
+
 
 def remove_paths(paths: Iterable[str]) -> list[str]:
     removed = []

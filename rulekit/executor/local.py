@@ -16,15 +16,16 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import Interrupted, LoadError
+from ..errors import Interrupted, LoadError, RulekitError
 from ..jobs import priority_of
 from ..jobvalues import evaluate_for_run, has_functions
 from ..model import Job, Workflow, has_flag
 from ..report import Reporter
 from ..shellfmt import ShellFormatError
-from .base import ExecOptions, JobResult, Outcome, RunResult, Task, default_cores
+from .base import ExecOptions, JobResult, Outcome, RunResult, Task, default_cores, interrupted_text
 from .jobfiles import FileOps, failure_text, format_job, install_signals, make_task, remove_paths
 from .limits import check_limits, demand, over_limit
+from .stopping import Stopping
 
 __all__ = ["execute", "Scheduler"]
 
@@ -72,7 +73,7 @@ class _Batch:
         self.left = left
 
 
-class Scheduler:
+class Scheduler(Stopping):
     def __init__(self, workflow: Workflow, options: ExecOptions) -> None:
         self.wf = workflow
         self.opts = options
@@ -100,6 +101,7 @@ class Scheduler:
         self.runner = options.runner
         self.order: list[_JS] = []
         self.functions: dict[str, bool] = {}   # rule -> has params/resources functions
+        self.fatal: RulekitError | None = None
 
     # -- building the graph ----------------------------------------------------------------
 
@@ -240,9 +242,11 @@ class Scheduler:
             self.reporter.run_finished(result)
         self._call_handlers(self.wf.onsuccess if result.ok else self.wf.onerror)
         if result.interrupted:
-            err = Interrupted("interrupted: running jobs were stopped and their outputs removed")
+            err = Interrupted(interrupted_text(self.opts.keep_incomplete))
             err.result = result  # type: ignore[attr-defined]
             raise err
+        if self.fatal is not None:
+            raise self.fatal
         return result
 
     def _loop(self, rfd: int) -> None:
@@ -256,16 +260,16 @@ class Scheduler:
                 timeout = max(0.0, min(js.deadline for js in self.checking) - time.time())
                 timeout = min(timeout, 0.1)
             outcomes = self.runner.wait(timeout, rfd)
-            if self.signalled:
-                return
             finished: list[JobResult] = []
-            for outcome in outcomes:
+            for outcome in outcomes:   # work that finished is kept, signal or not
                 self._finish(outcome, finished)
             if self.checking:
                 self._recheck(finished)
             if finished and self.opts.observer is not None:
                 self.opts.observer.jobs_finished(finished)
             self._remove_temps()
+            if self.signalled:
+                return
 
     def _fits(self, cls: tuple[Any, ...]) -> bool:
         if cls[0] > self.cores - self.used_cores:
@@ -306,10 +310,17 @@ class Scheduler:
             batches.append(batch)
         if not started:
             return
-        if self.opts.observer is not None:
-            self.opts.observer.jobs_started([js.job for js in started])
+        observer = self.opts.observer
+        if observer is not None:
+            observer.jobs_started([js.job for js in started])
         for batch in batches:
             self.runner.submit(batch)
+        take = getattr(self.runner, "take_started", None)
+        note = getattr(observer, "jobs_running", None)
+        if take is not None and note is not None:
+            procs = take()
+            if procs:
+                note([(self.by_id[jobid].job, pid, pgid, t) for jobid, pid, pgid, t in procs])
 
     def _batch_size(self, heap: list[Any], cls: tuple[Any, ...]) -> int:
         if cls[0] > 1:
@@ -409,8 +420,14 @@ class Scheduler:
         self.reporter.job_finished(js.result)
         self._release_children(js)
         self._temps_read(js)
-        if js.job.rule.checkpoint and self.opts.replan is not None:
-            self._add_jobs(_as_jobs(self.opts.replan(js.job)))
+        if js.job.rule.checkpoint and self.opts.replan is not None and not self.signalled \
+                and self.fatal is None:
+            try:
+                self._add_jobs(_as_jobs(self.opts.replan(js.job)))
+            except RulekitError as exc:   # e.g. a new job's files are locked by another run
+                self.fatal = exc
+                self.stopping = True
+                return True
             self.reporter.set_total(len(self.states))
         return True
 
@@ -462,43 +479,6 @@ class Scheduler:
         now = time.time()
         for js in list(self.checking):
             self._check(js, finished, final=now >= js.deadline)
-
-    def _fail(self, js: _JS, error: str, retry: bool = True,
-              finished: list[JobResult] | None = None) -> None:
-        job = js.job
-        if retry and js.attempts <= job.rule.retries and not self.signalled:
-            self.reporter.job_retrying(job, js.attempts, error)
-            js.status = "pending"
-            self._push(js)
-            return
-        if not self.opts.keep_incomplete:
-            self.files.remove_outputs(job)
-        js.status = "failed"
-        res = js.result
-        res.status, res.error, res.attempts = "failed", error, js.attempts
-        if not res.end:
-            res.end = time.time()
-        self.reporter.job_finished(res)
-        if finished is not None:
-            finished.append(res)
-        elif self.opts.observer is not None:
-            self.opts.observer.jobs_finished([res])
-        if not self.opts.keep_going:
-            self.stopping = True
-
-    # -- signals ---------------------------------------------------------------------------
-
-    def _interrupt(self) -> None:
-        self.reporter.interrupted()
-        self.runner.terminate(self.opts.grace_period)
-        for js in self.order:
-            if js.status in ("running", "checking"):
-                js.status = "cancelled"
-                js.result.status = "cancelled"
-                js.result.end = time.time()
-                self.files.remove_outputs(js.job)
-        self.running.clear()
-        self.checking.clear()
 
     def _call_handlers(self, handlers: list[Any]) -> None:
         for handler in handlers:

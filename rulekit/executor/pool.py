@@ -32,6 +32,7 @@ from typing import Any
 
 from ..model import Workflow
 from .base import Outcome, Task, WorkflowRef
+from .procs import Watchdog, descendants, group_members, signal_all, start_time, table
 from .worker import failed_text, read_capture, reap, spawn_task, worker_main, write_benchmark
 
 __all__ = ["LocalRunner"]
@@ -104,6 +105,16 @@ class LocalRunner:
         self.shells: dict[int, _Shell] = {}     # pidfd (or pid) -> running shell job
         self.env = dict(os.environ)
         self.ref = WorkflowRef(workflow.path, workflow.config, workflow.workdir)
+        self.watchdog = Watchdog()
+        # (jobid, pid, pgid, start time) of tasks started since the last take_started()
+        self.started: list[tuple[int, int, int, int | None]] = []
+        self._worker_start: dict[int, int | None] = {}
+
+    def take_started(self) -> list[tuple[int, int, int, int | None]]:
+        """The process (pid, group, start time) running each task submitted since the last
+        call: recorded with the incomplete markers so a later run can end orphans."""
+        out, self.started = self.started, []
+        return out
 
     # -- JobRunner ---------------------------------------------------------------------
 
@@ -128,6 +139,11 @@ class LocalRunner:
             worker = self.idle.pop() if self.idle else self._start_worker()
             worker.pending.extend(batch)
             worker.conn.send(batch)
+            pid = worker.proc.pid
+            if pid not in self._worker_start:
+                self._worker_start[pid] = start_time(pid)
+            started = self._worker_start[pid]
+            self.started.extend((t.jobid, pid, pid, started) for t in batch)
 
     def wait(self, timeout: float | None, wakeup_fd: int | None = None) -> list[Outcome]:
         objs: list[Any] = [w.conn for w in self.workers if w.pending]
@@ -152,23 +168,34 @@ class LocalRunner:
         return out
 
     def terminate(self, grace: float) -> list[Outcome]:
-        busy = [w for w in self.workers if w.pending]
-        for w in busy:
-            _kill_group(w.proc.pid, signal.SIGTERM)
-        for sh in self.shells.values():
-            _kill_group(sh.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
+        """Stop every running job and everything it started, whatever started it: SIGTERM
+        to each job's process group and to every descendant (a /proc snapshot), then
+        SIGKILL to all of them still alive after `grace` seconds. Jobs that had already
+        finished come back with their real outcome."""
         out: list[Outcome] = []
-        while (self.shells or any(w.proc.is_alive() for w in busy)) \
-                and time.monotonic() < deadline:
+        for w in [w for w in self.workers if w.pending]:
+            self._drain(w, out)           # answers already sent count as finished work
+        for key in list(self.shells):
+            self._finish_shell(key, out, block=False)
+        busy = [w for w in self.workers if w.pending]
+        roots = [w.proc.pid for w in busy] + [sh.pid for sh in self.shells.values()]
+        tree = self._job_tree(roots)
+        for g in roots:
+            _kill_group(g, signal.SIGTERM)
+        signal_all(tree, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
             for key in list(self.shells):
                 self._finish_shell(key, out, block=False, cancelled=True)
+            if not self.shells and not any(w.proc.is_alive() for w in busy) and \
+                    all(start_time(p) != t for p, t in tree.items()):
+                break
             time.sleep(0.02)
-        for w in busy:
-            if w.proc.is_alive():
-                _kill_group(w.proc.pid, signal.SIGKILL)
-        for key, sh in list(self.shells.items()):
-            _kill_group(sh.pid, signal.SIGKILL)
+        tree.update(self._job_tree(roots))
+        for g in roots:
+            _kill_group(g, signal.SIGKILL)
+        signal_all(tree, signal.SIGKILL)
+        for key in list(self.shells):
             self._finish_shell(key, out, cancelled=True)
         now = time.time()
         for w in busy:
@@ -178,6 +205,18 @@ class LocalRunner:
                 out.append(Outcome(t.jobid, False, now, now, "terminated"))
             self._forget(w)
         return out
+
+    @staticmethod
+    def _job_tree(roots: list[int]) -> dict[int, int]:
+        """pid -> start time of the members of the jobs' groups and of their descendants."""
+        snapshot = table()
+        tree: dict[int, int] = {}
+        for root in roots:
+            tree.update(group_members(root, snapshot))
+            tree.update(descendants(root, snapshot))
+        for pid in list(tree):
+            tree.update(descendants(pid, snapshot))
+        return tree
 
     def close(self) -> None:
         for w in self.workers:
@@ -191,8 +230,10 @@ class LocalRunner:
                 _kill_group(w.proc.pid, signal.SIGKILL)
                 w.proc.join(1)
             w.conn.close()
+            self.watchdog.remove(w.proc.pid)
         self.workers.clear()
         self.idle.clear()
+        self.watchdog.close()
 
     # -- internals -----------------------------------------------------------------------
 
@@ -203,6 +244,7 @@ class LocalRunner:
                                 name="rulekit-worker")
         proc.start()
         child.close()
+        self.watchdog.add(proc.pid)
         worker = _Worker(proc, parent)
         self.workers.append(worker)
         return worker
@@ -212,6 +254,7 @@ class LocalRunner:
             self.workers.remove(worker)
         if worker in self.idle:
             self.idle.remove(worker)
+        self.watchdog.remove(worker.proc.pid)
         try:
             worker.conn.close()
         except OSError:
@@ -240,6 +283,8 @@ class LocalRunner:
     def _spawn(self, task: Task) -> None:
         start = time.time()
         pid, capture = spawn_task(task, True, self.env)
+        self.watchdog.add(pid)
+        self.started.append((task.jobid, pid, pid, start_time(pid)))
         if _HAS_PIDFD:
             key = os.pidfd_open(pid)
         else:
@@ -252,6 +297,7 @@ class LocalRunner:
         got = reap(sh.pid, block)
         if got is None:
             return
+        self.watchdog.remove(sh.pid)
         del self.shells[key]
         if sh.pidfd is not None:
             os.close(sh.pidfd)

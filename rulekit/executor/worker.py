@@ -37,6 +37,8 @@ _CURRENT: Workflow | None = None
 _CACHE: dict[tuple[str, str], Workflow] = {}
 _LOAD_ERROR: str | None = None
 _DEVNULL = os.devnull
+_DEFAULT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ")
+                         if hasattr(signal, name))
 
 
 def set_workflow(workflow: Workflow | WorkflowRef | None) -> None:
@@ -108,11 +110,15 @@ def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
     else:
         capture = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
         fd = capture.fileno()
+    # A job starts with the signal dispositions of a normal shell: Python ignores SIGPIPE
+    # and SIGXFSZ, and posix_spawn would pass that on (`seq 1 1000000 | head -1` would
+    # then print "write error: Broken pipe").
     first = ((os.POSIX_SPAWN_DUP2, stdin.fileno(), 0) if stdin is not None
              else (os.POSIX_SPAWN_OPEN, 0, _DEVNULL, os.O_RDONLY, 0))
     actions = [first, (os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)]
     try:
         kwargs: dict[str, Any] = {"setpgroup": 0} if new_group else {}
+        kwargs["setsigdef"] = _DEFAULT_SIGNALS
         pid = os.posix_spawn(argv[0], list(argv), os.environ if env is None else env,
                              file_actions=actions, **kwargs)
     except BaseException:
@@ -278,6 +284,14 @@ def worker_main(conn: Any, workflow: Workflow | WorkflowRef | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
     MAIN_PROCESS[0] = False   # workflow.is_main_process, as in Snakemake's job processes
+    from .procs import watchdog_fd
+
+    fd = watchdog_fd()   # a forked worker's copy would keep the driver's watchdog waiting
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     set_workflow(workflow)
     while True:
         try:
