@@ -154,8 +154,7 @@ class MetadataStore:
         if now == self.identity:
             return None
         self._vanished_warned = True
-        how = "deleted" if now is None else "replaced"
-        text = (f"{self.path} was {how} during this run: what this run records (job records, "
+        text = (f"{self.path} was deleted or replaced during this run: what this run records (job records, "
                 "incomplete markers) goes to the old file and is lost; the next run judges "
                 "these outputs by timestamps alone")
         self._warn(text)
