@@ -200,7 +200,7 @@ class Workflow:
                 now = runnable_now(again)
                 lock.extend([p for job in now for p in job.output],
                             [p for job in now for p in job.input])
-                end_orphans(store, now, warn)
+                end_orphans(store, now, warn, run_id)
                 return now
 
             def skip_ready(job: Job) -> bool:

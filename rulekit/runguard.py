@@ -53,9 +53,11 @@ def recover_crashed(root: str, store: MetadataStore, warn: Callable[[str], None]
     recover_stale(root, on_stale_run(store, warn))
 
 
-def end_orphans(store: MetadataStore, jobs: Sequence[Job], warn: Callable[[str], None]) -> None:
-    """SIGKILL the process groups crashed runs left writing these jobs' outputs."""
-    procs = store.marked_processes()
+def end_orphans(store: MetadataStore, jobs: Sequence[Job], warn: Callable[[str], None],
+                run_id: str | None = None) -> None:
+    """SIGKILL the process groups crashed runs left writing these jobs' outputs (never
+    those of run `run_id`, the caller's own)."""
+    procs = store.marked_processes(exclude_run=run_id)
     if not procs:
         return
     seen: set[tuple[int, int, int | None]] = set()

@@ -373,12 +373,15 @@ class MetadataStore:
         sql = "INSERT OR REPLACE INTO jobprocs (path, pid, pgid, started) VALUES (?, ?, ?, ?)"
         self._write("recording job processes", (sql, list(rows)))
 
-    def marked_processes(self) -> dict[str, tuple[int, int, int | None]]:
-        """path -> (pid, pgid, start time) of the process recorded for each marked output."""
+    def marked_processes(self, exclude_run: str | None = None
+                         ) -> dict[str, tuple[int, int, int | None]]:
+        """path -> (pid, pgid, start time) of the process recorded for each marked output,
+        except those marked by run `exclude_run` (the caller's own)."""
         def op(conn: sqlite3.Connection) -> dict[str, tuple[int, int, int | None]]:
-            rows = conn.execute("SELECT j.path, j.pid, j.pgid, j.started FROM jobprocs j "
-                                "JOIN incomplete i ON i.path = j.path")
-            return {r[0]: (r[1], r[2], r[3]) for r in rows}
+            rows = conn.execute("SELECT j.path, j.pid, j.pgid, j.started, i.run_id "
+                                "FROM jobprocs j JOIN incomplete i ON i.path = j.path")
+            return {r[0]: (r[1], r[2], r[3]) for r in rows
+                    if exclude_run is None or r[4] != exclude_run}
 
         return self._run(op, "reading job processes")
 
