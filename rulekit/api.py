@@ -143,21 +143,25 @@ class Workflow:
     def execute(self, popts: PlanOptions, ropts: RunOptions,
                 on_plan: Callable[[Plan], None] | None = None) -> RunResult:
         """The whole run; `on_plan` sees the plan before anything runs."""
+        cores = self.model.cores   # `workflow.cores` is the run's --cores during the run only
         if ropts.cores is not None:
             self.model.cores = ropts.cores
-        with working_directory(self.model.workdir):
-            store = self.open_store(ropts.warn)
-            checkpoints = CheckpointState()   # this run's checkpoint jobs: pending, done
-            try:
-                from .runguard import recover_crashed
+        try:
+            with working_directory(self.model.workdir):
+                store = self.open_store(ropts.warn)
+                checkpoints = CheckpointState()   # this run's checkpoint jobs: pending, done
+                try:
+                    from .runguard import recover_crashed
 
-                recover_crashed(self.model.workdir, store, ropts.warn or _stderr_warning)
-                plan = self._plan(popts, store, checkpoints=checkpoints)
-                if on_plan is not None:
-                    on_plan(plan)
-                return self._execute(plan, popts, ropts, store, checkpoints)
-            finally:
-                store.close()
+                    recover_crashed(self.model.workdir, store, ropts.warn or _stderr_warning)
+                    plan = self._plan(popts, store, checkpoints=checkpoints)
+                    if on_plan is not None:
+                        on_plan(plan)
+                    return self._execute(plan, popts, ropts, store, checkpoints)
+                finally:
+                    store.close()
+        finally:
+            self.model.cores = cores
 
     def _execute(self, plan: Plan, popts: PlanOptions, ropts: RunOptions,
                  store: MetadataStore, checkpoints: CheckpointState) -> RunResult:
@@ -195,7 +199,9 @@ class Workflow:
 
             def replan(checkpoint_job: Job) -> list[Job]:
                 checkpoints.finished(checkpoint_job.output)
-                again = self._plan(popts, store, ignore_force=True, checkpoints=checkpoints)
+                # The same forcing as the first plan: jobs it already had (done or not) are
+                # the scheduler's known ones, so only jobs found now are forced anew.
+                again = self._plan(popts, store, checkpoints=checkpoints)
                 reasons.update((pj.job, pj.reasons) for pj in again)
                 now = runnable_now(again)
                 lock.extend([p for job in now for p in job.output],
