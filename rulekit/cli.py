@@ -292,11 +292,16 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
                            keep_incomplete=keep_incomplete, latency_wait=latency_wait,
                            print_commands=print_commands, quiet=quiet, argv=sys.argv,
                            touch=touch)
+    if fmt == "json":   # stdout is the JSON document alone; progress goes to stderr
+        from .report import Reporter
+
+        ropts.reporter = Reporter(quiet=quiet, print_commands=print_commands,
+                                  stream=sys.stderr)
 
     def on_plan(the_plan: Plan) -> None:
         show_warnings(the_plan.warnings)
         if the_plan.is_empty and not quiet:
-            click.echo(NOTHING_TO_DO)
+            click.echo(NOTHING_TO_DO, err=fmt == "json")
 
     result = wf.execute(popts, ropts, on_plan=on_plan)
     if fmt == "json":
@@ -383,7 +388,7 @@ def provenance(file: str | None, directory: str | None, config_items: tuple[str,
 def clean(file: str | None, directory: str | None, config_items: tuple[str, ...],
           configfiles: tuple[str, ...], targets: tuple[str, ...], dry_run: bool) -> None:
     """Remove the outputs of the targets' jobs (never a file no rule produces)."""
-    from .executor.jobfiles import remove_paths
+    from .executor.jobfiles import prune_empty_folders, remove_paths
     from .state import clean_targets
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
@@ -398,6 +403,7 @@ def clean(file: str | None, directory: str | None, config_items: tuple[str, ...]
             # live run that writes or reads it.
             with OutputLock(wf.workdir, paths, sys.argv):
                 remove_paths(paths)
+                prune_empty_folders(paths)
                 with wf.open_store() as store:
                     store.remove(paths)
     if not paths:

@@ -163,17 +163,9 @@ class Reporter:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
-        counts = result.counts()
-        elapsed = result.end - result.start
         if not self.quiet and result.results:
             self._table(result)
-        parts = [f"{counts.get('done', 0)} of {len(result.results)} jobs done"]
-        for status in ("failed", "skipped", "cancelled"):
-            if counts.get(status):
-                parts.append(f"{counts[status]} {status}")
-        state = "interrupted" if result.interrupted else ("ok" if result.ok else "FAILED")
-        self._line(f"rulekit: {state}: {', '.join(parts)} in {format_duration(elapsed)}",
-                   error=not result.ok)
+        self._line(f"rulekit: {result.summary()}", error=not result.ok)
         self.out.flush()
 
     def _table(self, result: Any) -> None:

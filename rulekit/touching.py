@@ -30,7 +30,7 @@ def touch_jobs(jobs: Sequence[Job], recorder: Any, warn: Callable[[str], None], 
         missing = [p for p in job.output if not os.path.lexists(p)]
         if missing:
             warn(f"--touch: {job.name} not touched: its output {missing[0]} does not exist")
-            results.append(JobResult(job, "skipped", time.time(), time.time()))
+            results.append(JobResult(job, "not started", time.time(), time.time()))
             continue
         now = time.time()
         for path in job.output:

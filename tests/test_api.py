@@ -17,7 +17,8 @@ def test_public_names_do_not_drift():
 
 
 def test_load_plan_run_and_frames(tmp_path):
-    shutil.copytree(EXAMPLE, tmp_path / "qs")
+    # without what a run of the example in the working tree leaves behind
+    shutil.copytree(EXAMPLE, tmp_path / "qs", ignore=shutil.ignore_patterns("results", ".rulekit"))
     wf = rulekit.load(tmp_path / "qs" / "Rulesfile")
     plan = wf.plan()
     frame = plan.to_frame()

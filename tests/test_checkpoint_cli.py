@@ -14,7 +14,7 @@ def rulekit(*args, cwd):
 
 
 def test_checkpoint_replans_and_aggregates(tmp_path):
-    shutil.copytree(DATA, tmp_path / "wf")
+    shutil.copytree(DATA, tmp_path / "wf", ignore=shutil.ignore_patterns(".rulekit"))
     wf = tmp_path / "wf"
     plan = rulekit("plan", cwd=wf)
     assert "waiting for checkpoint split; inputs are known once it has run" in plan.stdout

@@ -28,7 +28,7 @@ def test_version_and_help():
 
 
 def test_check_ok_and_list_json(tmp_path):
-    shutil.copytree(DATA, tmp_path / "wf")
+    shutil.copytree(DATA, tmp_path / "wf", ignore=shutil.ignore_patterns(".rulekit"))
     result = invoke("check", "-d", tmp_path / "wf")
     assert result.exit_code == 0 and result.output.endswith(": ok (11 rules)\n")
     data = json.loads(invoke("list", "-d", tmp_path / "wf", "--format", "json").output)
@@ -39,7 +39,7 @@ def test_check_ok_and_list_json(tmp_path):
 
 
 def test_list_table(tmp_path):
-    shutil.copytree(DATA, tmp_path / "wf")
+    shutil.copytree(DATA, tmp_path / "wf", ignore=shutil.ignore_patterns(".rulekit"))
     out = invoke("list", "-d", tmp_path / "wf").output
     assert "renamed" in out and "anonymous.txt" in out
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import rulekit
 from jobhelp import rk, run_ok, write
+
+import rulekit
 
 CHECKPOINT = '''
 def samples(wildcards):

@@ -15,7 +15,7 @@ DATA = Path(__file__).parent / "data" / "everything"
 
 @pytest.fixture
 def everything(tmp_path):
-    shutil.copytree(DATA, tmp_path / "wf")
+    shutil.copytree(DATA, tmp_path / "wf", ignore=shutil.ignore_patterns(".rulekit"))
     return load(tmp_path / "wf" / "Rulesfile")
 
 
@@ -34,7 +34,7 @@ def test_config_files_merge_in_order(everything):
 
 
 def test_config_overrides_win_over_configfile(tmp_path):
-    shutil.copytree(DATA, tmp_path / "wf")
+    shutil.copytree(DATA, tmp_path / "wf", ignore=shutil.ignore_patterns(".rulekit"))
     wf = load(tmp_path / "wf" / "Rulesfile", config={"threshold": 0.01, "nested": {"x": 2}})
     assert wf.config["threshold"] == 0.01
     assert wf.config["nested"] == {"depth": 1, "x": 2}
@@ -144,7 +144,7 @@ def test_snakemake_shell_configuration(tmp_path):
 
 
 def test_configfile_option_beats_statement_and_config_beats_both(tmp_path):
-    shutil.copytree(DATA, tmp_path / "wf")
+    shutil.copytree(DATA, tmp_path / "wf", ignore=shutil.ignore_patterns(".rulekit"))
     (tmp_path / "over.yaml").write_text("threshold: 0.2\nsamples: [c]\n")
     wf = load(tmp_path / "wf" / "Rulesfile", configfiles=[str(tmp_path / "over.yaml")],
               config={"samples": ["d"]})

@@ -46,7 +46,7 @@ def test_random_text(tmp_path_factory, text):
 @given(st.data())
 def test_mutated_real_file(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("mut")
-    shutil.copytree(DATA, folder, dirs_exist_ok=True)
+    shutil.copytree(DATA, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".rulekit"))
     text = BASE
     for _ in range(data.draw(st.integers(1, 4))):
         pos = data.draw(st.integers(0, len(text)))

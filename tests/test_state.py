@@ -204,7 +204,7 @@ def test_incomplete_markers(proj: Any) -> None:
     rec.jobs_finished([JobResult(job, "cancelled", 1.0, 2.0)])
     assert proj.store.incomplete() == {}
     # A skipped job never started: nothing to do.
-    rec.jobs_finished([JobResult(_job(wf, "c[s=x]"), "skipped")])
+    rec.jobs_finished([JobResult(_job(wf, "c[s=x]"), "not started")])
     proj.run()
     assert proj.plan() == [] and proj.store.incomplete() == {}
 

@@ -140,8 +140,8 @@ class ExecOptions:
 
 @dataclass(slots=True)
 class JobResult:
-    """The fate of one job: "done", "failed", "skipped" (upstream failed or run stopped),
-    or "cancelled" (terminated by an interruption)."""
+    """The fate of one job: "done", "failed", "not started" (an upstream job failed or the
+    run stopped first), or "cancelled" (terminated by an interruption)."""
 
     job: Job
     status: str
@@ -153,6 +153,10 @@ class JobResult:
     @property
     def duration(self) -> float:
         return max(self.end - self.start, 0.0)
+
+    def __repr__(self) -> str:
+        tries = f", {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"<JobResult {self.job.name}: {self.status}{tries}, {self.duration:.3g}s>"
 
 
 @dataclass
@@ -179,6 +183,22 @@ class RunResult:
             out[r.status] = out.get(r.status, 0) + 1
         return out
 
+    def summary(self) -> str:
+        """One line: `ok: 9 of 9 jobs done in 0.3s`, `FAILED: 7 of 9 jobs done, 1 failed,
+        1 not started in 2.1s`."""
+        from ..report import format_duration
+
+        counts = self.counts()
+        parts = [f"{counts.get('done', 0)} of {len(self.results)} jobs done"]
+        for status in ("failed", "not started", "cancelled"):
+            if counts.get(status):
+                parts.append(f"{counts[status]} {status}")
+        state = "interrupted" if self.interrupted else ("ok" if self.ok else "FAILED")
+        return f"{state}: {', '.join(parts)} in {format_duration(max(self.end - self.start, 0))}"
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.summary()}>"
+
     def to_frame(self) -> Any:
         import pandas as pd
 
@@ -197,5 +217,8 @@ class RunResult:
         if failed:
             names = ", ".join(r.job.name for r in failed[:5]) + (" ..." if len(failed) > 5 else "")
             raise JobFailedError(f"{len(failed)} job{'s' if len(failed) != 1 else ''} failed: {names}")
-        if any(r.status != "done" for r in self.results):
-            raise JobFailedError("some jobs did not run")
+        left = [r for r in self.results if r.status != "done"]
+        if left:
+            names = ", ".join(r.job.name for r in left[:5]) + (" ..." if len(left) > 5 else "")
+            raise JobFailedError(f"{len(left)} job{'s' if len(left) != 1 else ''} did not "
+                                 f"start: {names}")

@@ -25,7 +25,7 @@ from ..model import Job, Workflow, has_flag
 from ..shellfmt import format_command, format_message, job_names, mentions, shell_argv
 from .base import Outcome, Task
 
-__all__ = ["FileOps", "remove_paths", "failure_text", "install_signals", "format_job",
+__all__ = ["FileOps", "remove_paths", "prune_empty_folders", "failure_text", "install_signals", "format_job",
            "make_task"]
 
 
@@ -111,6 +111,22 @@ def remove_paths(paths: Iterable[str]) -> list[str]:
     for path in paths:
         if _remove(path):
             removed.append(str(path))
+    return removed
+
+
+def prune_empty_folders(paths: Iterable[str]) -> list[str]:
+    """Remove the folders (below the current folder) that removing `paths` left empty,
+    innermost first; a folder with anything left in it stays. Returns those removed."""
+    removed = []
+    folders = {os.path.dirname(os.path.normpath(str(p))) for p in paths}
+    for folder in sorted(folders, key=lambda f: -f.count(os.sep)):
+        while folder and not os.path.isabs(folder) and not folder.startswith(".."):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+            removed.append(folder)
+            folder = os.path.dirname(folder)
     return removed
 
 

@@ -56,9 +56,9 @@ class _JS:
         self.remaining = 0
         self.children: list[_JS] = []
         self.lp = 1
-        self.status = "pending"      # pending|ready|running|checking|done|failed|skipped|cancelled
+        self.status = "pending"      # pending|ready|running|checking|done|failed|cancelled
         self.attempts = 0
-        self.result = JobResult(job, "skipped")
+        self.result = JobResult(job, "not started")
         self.error: str | None = None   # known before the job starts: it fails at once
         self.cls: tuple[Any, ...] = ()
         self.temp_inputs: list[str] = []
@@ -238,7 +238,7 @@ class Scheduler(Stopping):
                                interrupted=bool(self.signalled))
             for js in self.order:
                 js.result.status = js.status if js.status in (
-                    "done", "failed", "cancelled") else "skipped"
+                    "done", "failed", "cancelled") else "not started"
             self.reporter.run_finished(result)
         self._call_handlers(self.wf.onsuccess if result.ok else self.wf.onerror)
         if result.interrupted:
