@@ -20,7 +20,7 @@ ROOT = Path(__file__).parent.parent
 def _tree(folder: Path) -> set[str]:
     out = set()
     for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if d != ".rulekit"]
+        dirs[:] = [d for d in dirs if d not in (".rulekit", ".rulekit-locks")]
         rel = os.path.relpath(root, folder)
         out.update(os.path.join(rel, n) for n in dirs + files)
     return out
