@@ -32,6 +32,8 @@ class FileSystem:
         # folder (relative, "" for root) -> {name: DirEntry} or None when the folder is absent
         self._dirs: dict[str, dict[str, os.DirEntry[str]] | None] = {}
         self._stats: dict[str, FileStat | None] = {}
+        # symlinks met so far -> the link's own stat (lstat); see output_stat()
+        self.links: dict[str, FileStat] = {}
 
     # -- listing ---------------------------------------------------------------------
     def _listing(self, folder: str) -> dict[str, os.DirEntry[str]] | None:
@@ -68,7 +70,9 @@ class FileSystem:
         if entry is None:
             return None
         if entry is _DIRECT:
-            return self._direct(os.path.join(self.root, path))
+            return self._direct(path)
+        if entry.is_symlink():  # type: ignore[union-attr]
+            self._link(path, entry.stat(follow_symlinks=False))  # type: ignore[union-attr]
         try:
             st = entry.stat()  # type: ignore[union-attr]
         except OSError:  # dangling symlink or removed since the listing
@@ -88,13 +92,26 @@ class FileSystem:
         entries = self._listing(folder)
         return entries.get(path[cut + 1:]) if entries is not None else None
 
-    @staticmethod
-    def _direct(full: str) -> FileStat | None:
+    def _direct(self, path: str) -> FileStat | None:
+        full = os.path.join(self.root, path)
         try:
-            st = os.stat(full)
+            st = os.lstat(full)
+            if (st.st_mode & 0o170000) == 0o120000:
+                self._link(path, st)
+                st = os.stat(full)
         except OSError:
             return None
         return FileStat(st.st_mtime_ns, st.st_size, _isdir(st.st_mode))
+
+    def _link(self, path: str, st: os.stat_result) -> None:
+        self.links[path] = FileStat(st.st_mtime_ns, st.st_size, False)
+
+    def output_stat(self, path: str) -> FileStat | None:
+        """How an output is judged: a symlink by the link itself (its own mtime, and it
+        exists even when it dangles), as Snakemake does; anything else as stat()."""
+        st = self.stat(path)
+        links = self.links
+        return links.get(path, st) if links else st
 
     def stat_many(self, paths: Iterable[str]) -> dict[str, FileStat | None]:
         """Stat many paths at once: one scandir per folder, one stat per existing file."""
@@ -137,9 +154,11 @@ class FileSystem:
         if paths is None:
             self._dirs.clear()
             self._stats.clear()
+            self.links.clear()
             return
         for p in paths:
             self._stats.pop(p, None)
+            self.links.pop(p, None)
             folder = os.path.dirname(p)
             self._dirs.pop(folder[2:] if folder.startswith("./") else folder, None)
 

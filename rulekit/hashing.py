@@ -17,14 +17,21 @@ import tokenize
 __all__ = ["file_checksum", "code_hash", "normalize_code"]
 
 _CHUNK = 1 << 20  # 1 MiB: large enough to amortise syscalls, small enough to stream
+_HEAD = 1 << 16   # first read: files up to 64 KiB are hashed from it alone
 
 
 def file_checksum(path: str | os.PathLike[str]) -> str:
     """blake2b (128-bit) of the file's bytes, read in 1 MiB chunks. Hex string."""
     digest = hashlib.blake2b(digest_size=16)
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
     with open(path, "rb", buffering=0) as f:
+        # Most inputs are small: one short read, no 1 MiB buffer to allocate (which costs
+        # more than hashing a small file).
+        head = f.read(_HEAD)
+        digest.update(head)
+        if len(head) < _HEAD:
+            return digest.hexdigest()
+        buffer = bytearray(_CHUNK)
+        view = memoryview(buffer)
         while True:
             n = f.readinto(buffer)
             if not n:

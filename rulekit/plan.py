@@ -42,7 +42,7 @@ from .reasons import (
     format_ns,
     format_span,
 )
-from .triggers import changed_inputs, recorded_inputs
+from .triggers import changed_inputs, recorded_inputs, same_content
 
 __all__ = ["PlannedJob", "Plan", "make_plan", "job_params", "RERUN_TRIGGERS",
            "DEFAULT_TRIGGERS"]
@@ -257,6 +257,7 @@ class _Planner:
               consumers: list[list[Job]] | None,
               temp_needed: set[tuple[int, int]]) -> list[list[Reason] | None]:
         stat = self.fs.stat
+        output_stat = self.fs.output_stat   # a symlink output by the link's own mtime
         targets = {j.id for j in self.dag.targets}
         waiting = self.dag.waiting
         check_mtime = "mtime" in self.triggers
@@ -287,7 +288,7 @@ class _Planner:
             skipped: list[str] = []
             temp_idx = self._rule_flags(job)[0] if consumers is not None else ()
             for i, out in enumerate(outputs):
-                st = stat(out)
+                st = output_stat(out)
                 if st is None:
                     any_missing = True
                     if i in temp_idx and consumers is not None and consumers[jid] \
@@ -324,6 +325,10 @@ class _Planner:
                     if st.mtime_ns > oldest.mtime_ns and (
                             newest is None or st.mtime_ns > newest.mtime_ns):
                         newest, newest_path = st, inp
+                if newest is not None and record is not None and not use_checksum:
+                    # a touched input whose bytes are what the record says is no change
+                    found = self._newest_changed(job, record, oldest.mtime_ns, behind)
+                    newest_path, newest = found if found is not None else ("", None)
                 if newest is not None:
                     if use_checksum:
                         r.extend(self._checksum_reasons(job, record, oldest.mtime_ns))
@@ -336,7 +341,7 @@ class _Planner:
                 recorded = recorded_inputs(record)
                 if check_mtime and oldest is not None:
                     r.extend(changed_inputs(job, recorded, stat, oldest.mtime_ns, oldest_path,
-                                            self.fs.root if use_checksum else None))
+                                            self.fs.root))
                 self._store_reasons(job, record, recorded, r, jid in waiting)
             running = None
             count = 0
@@ -431,6 +436,31 @@ class _Planner:
             new_hash = job.rule.code_hash
             if record.code_hash and new_hash and record.code_hash != new_hash:
                 r.append(CodeChanged(record.code_hash, new_hash))
+
+    def _newest_changed(self, job: Job, record: Any, t_out: int,
+                        behind: dict[str, tuple[int, str]]) -> tuple[str, FileStat] | None:
+        """The newest input newer than `t_out` whose content is not the recorded one."""
+        rows = {row[0]: row for row in recorded_inputs(record)}
+        best: tuple[str, FileStat] | None = None
+        for inp in job.input:
+            if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
+                continue
+            st = self.fs.stat(inp)
+            if st is None:
+                if inp in behind and behind[inp][0] > t_out:
+                    st = FileStat(behind[inp][0], 0, False)
+                    inp = behind[inp][1]
+                else:
+                    continue
+            elif st.mtime_ns <= t_out:
+                continue
+            else:
+                row = rows.get(str(inp))
+                if row is not None and same_content(self.fs.root, inp, st, row):
+                    continue
+            if best is None or st.mtime_ns > best[1].mtime_ns:
+                best = (str(inp), st)
+        return best
 
     def _checksum_reasons(self, job: Job, record: Any, t_out: int) -> list[Reason]:
         """Inputs newer than the output whose content differs from what was recorded."""

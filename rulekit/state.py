@@ -28,6 +28,7 @@ from .paramtext import canonical_params
 from .plan import DEFAULT_TRIGGERS, job_params, make_plan
 from .reasons import UpstreamRuns
 from .store import InputRecord, MetadataStore, OutputRecord
+from .triggers import CHECKSUM_MAX_SIZE
 
 __all__ = ["StateRecorder", "summary_rows", "summary_frame", "provenance",
            "format_provenance", "clean_targets", "STATUSES"]
@@ -107,7 +108,9 @@ class StateRecorder:
                     rec = None
                 else:
                     checksum = None
-                    if self.checksums and not _isdir(st):
+                    # every small input gets a checksum (a touched input with the same
+                    # bytes is then no change); with --rerun-triggers checksum, all do
+                    if not _isdir(st) and (self.checksums or st.st_size <= CHECKSUM_MAX_SIZE):
                         checksum = self._checksum(path, st.st_mtime_ns, st.st_size)
                     rec = InputRecord(path, st.st_mtime_ns, st.st_size, checksum)
                 cache[p] = rec

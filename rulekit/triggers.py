@@ -19,7 +19,11 @@ from .fs import FileStat
 from .model import Job
 from .reasons import InputChanged
 
-__all__ = ["recorded_inputs", "changed_inputs"]
+__all__ = ["recorded_inputs", "changed_inputs", "same_content", "CHECKSUM_MAX_SIZE"]
+
+#: Inputs up to this size get a content checksum in their record by default (as Snakemake
+#: 9 does), so a touched input with the same bytes never makes a job run again.
+CHECKSUM_MAX_SIZE = 1_000_000
 
 _scan_json = json.JSONDecoder().scan_once
 
@@ -43,8 +47,8 @@ def changed_inputs(job: Job, recorded: list[Any], stat: Callable[[str], FileStat
     Left to other triggers: inputs newer than the oldest output (`input-newer`), inputs
     the record does not list (`input-set-changed`), missing inputs, `ancient()` inputs and
     folders (a folder's mtime and size follow its entries, not its content). With `root`
-    given (`--rerun-triggers checksum`), an input of the recorded size whose content hash
-    equals the recorded one has not changed.
+    given, an input of the recorded size whose content hash equals the recorded one has
+    not changed.
     """
     if not recorded:
         return []
@@ -61,13 +65,20 @@ def changed_inputs(job: Job, recorded: list[Any], stat: Callable[[str], FileStat
             continue
         if st.mtime_ns == row[1] and st.size == row[2]:
             continue
-        if root is not None and st.size == row[2] and len(row) > 3 and row[3]:
-            from .hashing import file_checksum
-
-            try:
-                if file_checksum(os.path.join(root, inp)) == row[3]:
-                    continue
-            except OSError:
-                pass
+        if root is not None and same_content(root, inp, st, row):
+            continue
         found.append(InputChanged(str(inp), output, row[1], st.mtime_ns, row[2], st.size))
     return found
+
+
+def same_content(root: str, path: str, st: FileStat, row: Any) -> bool:
+    """Does the file hold what its recorded row [path, mtime, size, checksum] says?
+    False when the row has no checksum, the size differs, or the file cannot be read."""
+    if st.is_dir or st.size != row[2] or len(row) < 4 or not row[3]:
+        return False
+    from .hashing import file_checksum
+
+    try:
+        return file_checksum(os.path.join(root, path)) == row[3]  # type: ignore[no-any-return]
+    except OSError:
+        return False

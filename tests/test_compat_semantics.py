@@ -7,6 +7,7 @@ that nothing is left to do.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -351,3 +352,88 @@ def test_an_output_and_a_log_of_the_same_name_are_ambiguous(tmp_path: Path) -> N
     res = run(tmp_path)
     assert res.returncode == 2
     assert "ambiguous rules for 'notes/a.txt': writer, other" in res.stderr
+
+
+# --------------------------------------------------------------------- item 19
+
+def test_symlink_outputs_are_judged_and_touched_as_links(tmp_path: Path) -> None:
+    write(tmp_path, """
+        rule all:
+            input: "final.txt"
+
+        rule link:
+            input: "data/raw.txt"
+            output: "linked.txt"
+            shell: "cp -P --preserve=timestamps template.lnk {output}"
+
+        rule final:
+            input: "linked.txt"
+            output: "final.txt"
+            shell: "cat {input} > {output}"
+        """, data__raw_DOT_txt="raw\n")
+    # the job copies a link whose own mtime is years older than the input
+    os.symlink("data/raw.txt", tmp_path / "template.lnk")
+    os.utime(tmp_path / "template.lnk", (1e9, 1e9), follow_symlinks=False)
+    run_twice(tmp_path)
+    link = tmp_path / "linked.txt"
+    assert link.is_symlink() and read(tmp_path, "final.txt") == "raw\n"
+    assert os.lstat(link).st_mtime > os.stat(tmp_path / "data/raw.txt").st_mtime
+    # the link's own mtime counts, not its target's: with the input (the link's target)
+    # rewritten, following the link would see an output exactly as new as its input
+    (tmp_path / "data/raw.txt").write_text("new\n")
+    plan = rulekit(tmp_path, "plan", "-f", "Snakefile")
+    assert "output linked.txt older than input data/raw.txt" in plan.stdout
+    run_twice(tmp_path)
+    assert read(tmp_path, "final.txt") == "new\n"
+
+
+def test_dangling_symlink_output_counts_as_made(tmp_path: Path) -> None:
+    write(tmp_path, """
+        rule pointer:
+            output: "current"
+            shell: "ln -s releases/v2 {output}"
+        """)
+    run_twice(tmp_path)
+    assert os.readlink(tmp_path / "current") == "releases/v2"
+
+
+# --------------------------------------------------------------------- item 20
+
+SORT = """
+    rule sort:
+        input: "names.txt"
+        output: "sorted.txt"
+        shell: "sort {input} > {output}"
+    """
+
+
+def backdate(root: Path, **ages: float) -> None:
+    """Set each file's mtime to `age` seconds ago (names as in write())."""
+    now = os.stat(root / "Snakefile").st_mtime
+    for name, age in ages.items():
+        path = root / name.replace("__", "/").replace("_DOT_", ".")
+        os.utime(path, (now - age, now - age))
+
+
+def test_touched_input_with_same_content_does_not_rerun(tmp_path: Path) -> None:
+    write(tmp_path, SORT, names_DOT_txt="b\na\n")
+    run_twice(tmp_path)
+    backdate(tmp_path, sorted_DOT_txt=100, names_DOT_txt=50)     # newer input, same bytes
+    assert UP_TO_DATE in run(tmp_path).stdout
+    backdate(tmp_path, sorted_DOT_txt=100, names_DOT_txt=5000)   # older than recorded
+    assert UP_TO_DATE in run(tmp_path).stdout
+    (tmp_path / "names.txt").write_text("c\na\n")               # same size, other bytes
+    backdate(tmp_path, sorted_DOT_txt=100, names_DOT_txt=50)
+    plan = rulekit(tmp_path, "plan", "-f", "Snakefile")
+    assert "output sorted.txt older than input names.txt" in plan.stdout
+    out = run_twice(tmp_path)
+    assert "sort" in out and read(tmp_path, "sorted.txt") == "a\nc\n"
+
+
+def test_large_touched_input_has_no_checksum_and_reruns(tmp_path: Path) -> None:
+    write(tmp_path, SORT, names_DOT_txt="x\n" * 600_000)         # 1.2 MB: over the limit
+    run_twice(tmp_path)
+    backdate(tmp_path, sorted_DOT_txt=100, names_DOT_txt=50)
+    plan = rulekit(tmp_path, "plan", "-f", "Snakefile")
+    assert "output sorted.txt older than input names.txt" in plan.stdout
+    run_twice(tmp_path)

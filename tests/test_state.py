@@ -13,6 +13,7 @@ import pytest
 
 from rulekit.executor import ExecOptions, execute
 from rulekit.executor.base import JobResult
+from rulekit.hashing import file_checksum
 from rulekit.loader import load
 from rulekit.plan import make_plan
 from rulekit.report import Reporter
@@ -110,7 +111,9 @@ def test_recorder_writes_full_records(proj: Any) -> None:
     assert json.loads(rec.params) == {"n": 1, "mode": "fast"}
     assert rec.code_hash == proj.wf().rules["a"].code_hash
     st = os.stat(proj.root / "raw/x.txt")
-    assert rec.inputs == [InputRecord("raw/x.txt", st.st_mtime_ns, st.st_size, None)]
+    # small inputs get a content checksum by default (docs/planning.md, Snakemake 9)
+    assert rec.inputs == [InputRecord("raw/x.txt", st.st_mtime_ns, st.st_size,
+                                      file_checksum(proj.root / "raw/x.txt"))]
     assert 0 < rec.start <= rec.end and rec.exit_status == 0
     run = proj.store.runs()[-1]
     assert rec.run_id == run.run_id and run.outcome == "ok"

@@ -63,7 +63,8 @@ class FileOps:
         return None
 
     def missing_outputs(self, job: Job) -> list[str]:
-        """Touch touch() outputs, then list declared outputs that do not exist."""
+        """Touch touch() outputs and symlink outputs, then list declared outputs that do
+        not exist."""
         missing = []
         for path in job.output:
             if has_flag(path, "touch"):
@@ -73,7 +74,14 @@ class FileOps:
                     os.utime(path)
                 except OSError:
                     pass
-            if not os.path.lexists(path):
+            if os.path.islink(path):
+                # judged by the link's own mtime (as Snakemake does): make it newer than
+                # the inputs even when the job copied an old link
+                try:
+                    os.utime(path, follow_symlinks=False)
+                except OSError:
+                    pass
+            elif not os.path.lexists(path):
                 missing.append(str(path))
         return missing
 
