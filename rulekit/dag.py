@@ -82,6 +82,9 @@ class Dag:
         self.waiting = waiting          # job id -> checkpoint rule it waits for
         self.producer = producer        # output path -> job
         self.sources = sources          # existing files no job makes, as they were asked for
+        # sources a rule's output pattern matches but whose rule cannot run (an input is
+        # missing): path -> (that rule, why); see resolve_errors.hidden_error
+        self.hidden: dict[str, tuple[Rule, Unresolvable]] = {}
         self._consumers: list[list[Job]] | None = None
 
     def __iter__(self) -> Any:
@@ -194,6 +197,7 @@ class _Builder:
         self.rule_depth: dict[str, int] = {}
         self.asked = workflow.checkpoint_state.asked
         self.clashes: list[tuple[str, Job]] = []   # (output, a second job declaring it)
+        self.hidden: dict[str, tuple[Rule, Unresolvable]] = {}
 
     # -- candidates ------------------------------------------------------------------
     def _candidates(self, path: str, needed_by: Job | None = None,
@@ -304,6 +308,10 @@ class _Builder:
             raise cycles[0]
         if self.fs.exists(path):
             self.sources[path] = None
+            for rule, _, err in matched:
+                if err is not None:   # a rule would make it, but an input is missing
+                    self.hidden[path] = (rule, err)
+                    break
             return None
         failure = Unresolvable(path, needed_by, matched)
         self.failed[path] = failure
@@ -547,8 +555,11 @@ def _build_dag(workflow: Workflow, targets: Sequence[str], fs: FileSystem) -> Da
         out, job = builder.clashes[0]
         raise duplicate_output_error(out, builder.producer[out], job)
     waiting = {job.id: rule for job, rule in builder.waiting.items()}
-    return Dag(workflow, builder.order, target_jobs, target_files, waiting, builder.producer,
-               builder.sources)
+    dag = Dag(workflow, builder.order, target_jobs, target_files, waiting, builder.producer,
+              builder.sources)
+    if builder.hidden:  # only those still sources (trial builds may have been rolled back)
+        dag.hidden = {p: h for p, h in builder.hidden.items() if p in builder.sources}
+    return dag
 
 
 def _rule_target(builder: _Builder, rule: Rule) -> Job:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ from .reasons import (
     format_ns,
     format_span,
 )
+from .resolve_errors import hidden_sources
 from .triggers import changed_inputs, recorded_inputs, same_content
 
 __all__ = ["PlannedJob", "Plan", "make_plan", "job_params", "RERUN_TRIGGERS",
@@ -143,8 +144,12 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
               until: str | Sequence[str] | None = None,
               rerun_triggers: Iterable[str] = DEFAULT_TRIGGERS,
               dag: Dag | None = None, checkpoints: CheckpointState | None = None,
-              omit_from: Sequence[str] = ()) -> Plan:
+              omit_from: Sequence[str] = (), strict: bool = True) -> Plan:
     """Decide which jobs run for `targets`, and why. See the module docstring.
+
+    An existing file that a rule would make but cannot (an input is missing) is used as a
+    source with a warning; when it is a target, or its rule is in `forcerun`, that is an
+    error (MissingInputError) unless `strict` is false.
 
     `checkpoints`: what a run knows about its checkpoint jobs (pending, done); a plan on
     its own starts from nothing. Outputs of checkpoint jobs this plan runs are never handed
@@ -165,28 +170,43 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
     incomplete = set(store.incomplete_paths()) if store is not None else set()
     with no_gc():
         if dag is not None:
-            return _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
-                            incomplete, omit_from).plan()
-        if checkpoints is None:
-            checkpoints = workflow.checkpoint_state = CheckpointState()
-        else:
-            workflow.checkpoint_state = checkpoints
-        checkpoints.incomplete = incomplete
-        while True:
-            checkpoints.handed.clear()
-            dag = build_dag(workflow, targets, fs)
             plan = _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
                             incomplete, omit_from).plan()
-            if not checkpoints.handed:
-                return plan
-            # A checkpoint job that runs now must not have its (old) outputs handed out:
-            # mark them pending and plan again (at most once per checkpoint job).
-            runs = {str(o) for p in plan for o in p.job.output if p.job.rule.checkpoint}
-            runs -= checkpoints.done
-            again = bool(runs & (checkpoints.handed - checkpoints.pending))
-            checkpoints.pending |= runs
-            if not again:
-                return plan
+        else:
+            def plan_dag(dag: Dag) -> Plan:
+                return _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
+                                incomplete, omit_from).plan()
+
+            plan = _plan_with_checkpoints(workflow, targets, fs, checkpoints, incomplete,
+                                          plan_dag)
+    if plan.dag.hidden:
+        plan.warnings.extend(hidden_sources(plan.dag, forcerun, force, strict))
+    return plan
+
+
+def _plan_with_checkpoints(workflow: Workflow, targets: Sequence[str] | str, fs: FileSystem,
+                           checkpoints: CheckpointState | None, incomplete: set[str],
+                           plan_dag: Callable[[Dag], Plan]) -> Plan:
+    """Build the DAG and plan it; again while a checkpoint job that runs had its old
+    outputs handed out to an input function."""
+    if checkpoints is None:
+        checkpoints = workflow.checkpoint_state = CheckpointState()
+    else:
+        workflow.checkpoint_state = checkpoints
+    checkpoints.incomplete = incomplete
+    while True:
+        checkpoints.handed.clear()
+        plan = plan_dag(build_dag(workflow, targets, fs))
+        if not checkpoints.handed:
+            return plan
+        # A checkpoint job that runs now must not have its (old) outputs handed out:
+        # mark them pending and plan again (at most once per checkpoint job).
+        runs = {str(o) for p in plan for o in p.job.output if p.job.rule.checkpoint}
+        runs -= checkpoints.done
+        again = bool(runs & (checkpoints.handed - checkpoints.pending))
+        checkpoints.pending |= runs
+        if not again:
+            return plan
 
 
 class _Planner:

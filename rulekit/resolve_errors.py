@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from .errors import AmbiguousRuleError, CycleError, MissingInputError, display_path
 from .model import Job, Rule, Workflow
 from .patterns import _split
 
 __all__ = ["Unresolvable", "ambiguous_error", "cycle_error", "duplicate_output_error",
-           "missing_error"]
+           "hidden_error", "hidden_sources", "hidden_text", "missing_error"]
 
 _MAX_TRIED = 8
 
@@ -133,6 +134,59 @@ def _broken_link(workflow: Workflow, path: str) -> str | None:
     except OSError:
         pass
     return None
+
+
+def _bottom(err: Unresolvable) -> Unresolvable:
+    """The missing file at the end of a chain of single-rule failures."""
+    while len(err.matched) == 1 and err.matched[0][2] is not None:
+        err = err.matched[0][2]
+    return err
+
+
+def _where(rule: Rule) -> str:
+    return f"{display_path(rule.span.path)}:{rule.span.line}:{rule.span.col}"
+
+
+def hidden_text(path: str, rule: Rule, err: Unresolvable) -> str:
+    """One line: an existing file is used as a source because its rule cannot run."""
+    return (f"{path} exists and is used as it is: rule {rule.name} would make it, but its "
+            f"input {_bottom(err).path} is missing")
+
+
+def hidden_error(path: str, rule: Rule, err: Unresolvable, why: str) -> MissingInputError:
+    """A target (or a file of a forced rule) that exists but whose rule cannot run."""
+    bottom = _bottom(err)
+    needer = bottom.needed_by
+    span = needer.rule.spans.get("input", needer.rule.span) if needer else rule.span
+    return MissingInputError(
+        f"rule {rule.name} cannot make {path!r}: its input {bottom.path!r} is missing",
+        span,
+        facts=[("File", f"{path} (exists, but would not be remade)"), ("Asked by", why),
+               ("Missing", bottom.path),
+               ("Needed by", f"{needer.name} ({_where(needer.rule)})" if needer
+                else _needer(None))],
+        hint="fix the input path or create the input; rulekit will not pass off the "
+             "existing file as up to date")
+
+
+def hidden_sources(dag: Any, forcerun: set[str], force: bool, strict: bool) -> list[str]:
+    """Warnings for `dag.hidden` (files used as sources because their rule cannot run);
+    with `strict`, a MissingInputError when one is a target or its rule is forced."""
+    hidden: dict[str, tuple[Rule, Unresolvable]] = dag.hidden
+    if strict:
+        for path in dag.target_files:
+            if path in hidden:
+                why = ("the command line (--force)" if force
+                       else "the command line (a target)")
+                raise hidden_error(path, *hidden[path], why)
+        for path, (rule, err) in hidden.items():
+            if rule.name in forcerun:
+                raise hidden_error(path, rule, err, f"--forcerun {rule.name}")
+    lines = [hidden_text(path, rule, err) for path, (rule, err) in list(hidden.items())[:5]]
+    if len(hidden) > 5:
+        lines.append(f"... and {len(hidden) - 5} more files used as they are because the "
+                     "rules that make them miss an input")
+    return lines
 
 
 def ambiguous_error(path: str, needed_by: Job | None, rules: list[Rule]) -> AmbiguousRuleError:

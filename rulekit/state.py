@@ -27,6 +27,7 @@ from .model import Job, ShellText, Workflow, has_flag
 from .paramtext import canonical_params
 from .plan import DEFAULT_TRIGGERS, job_params, make_plan
 from .reasons import UpstreamRuns
+from .resolve_errors import hidden_text
 from .store import InputRecord, MetadataStore, OutputRecord
 from .triggers import CHECKSUM_MAX_SIZE
 
@@ -35,7 +36,7 @@ __all__ = ["StateRecorder", "summary_rows", "summary_frame", "provenance",
 
 _SCALARS = frozenset((str, int, float, bool, type(None), ShellText))
 
-STATUSES = ("ok", "missing", "incomplete", "would rerun", "no record")
+STATUSES = ("ok", "missing", "incomplete", "would rerun", "no record", "input missing")
 
 
 def _iso(t: float | None) -> str | None:
@@ -217,8 +218,9 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
     """Every known output, the targets' DAG first (in job order) then the store's other
     records (sorted): path, exists, rule, job, last_run, status, reasons.
 
-    status is "incomplete" (a marker is set), "missing", "would rerun", "no record" (exists,
-    up to date by timestamps, never recorded) or "ok". The plan's warnings are added to
+    status is "incomplete" (a marker is set), "missing", "input missing" (exists, but the
+    rule that makes it cannot run: one of its inputs is missing), "would rerun", "no record"
+    (exists, up to date by timestamps, never recorded) or "ok". The plan's warnings are added to
     `warnings` when given. Store records the current rule file
     cannot make any more are listed with the reason "no rule makes this file now"."""
     fs = FileSystem(workflow.workdir)
@@ -231,13 +233,16 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
     extra_plans = []
     try:
         if extra:
-            extra_plans.append(make_plan(workflow, extra, fs=fs, store=store))
+            extra_plans.append(make_plan(workflow, extra, fs=fs, store=store, strict=False))
     except RulekitError:  # some recorded file cannot be made now: judge them one by one
         for path in extra:
             try:
-                extra_plans.append(make_plan(workflow, [path], fs=fs, store=store))
+                extra_plans.append(make_plan(workflow, [path], fs=fs, store=store,
+                                             strict=False))
             except RulekitError:
                 pass
+    hidden = {path: hidden_text(path, *h) for the_plan in (plan, *extra_plans)
+              for path, h in the_plan.dag.hidden.items()}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
 
@@ -251,6 +256,8 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
             status = "incomplete"
         elif not exists:
             status = "missing"
+        elif path in hidden:
+            status, texts = "input missing", [hidden[path]]
         elif texts and job is not None:
             status = "would rerun"
         elif record is None:

@@ -184,3 +184,73 @@ def test_located_load_errors(tmp_path: Path) -> None:
     ok("run", "-q", cwd=tmp_path)
     assert (tmp_path / "y.txt").exists()
     assert ok("plan", cwd=tmp_path).stdout.strip() == "Nothing to do: all outputs are up to date."
+
+
+# --------------------------------------------------------------------------- item 7
+
+TYPO = """\
+rule all:
+    input: "out/x.txt"
+
+rule make:
+    input: "raw/{s}.txt"
+    output: "out/{s}.txt"
+    shell: "cp {input} {output}"
+"""
+
+HIDDEN_WARNING = ("warning: out/x.txt exists and is used as it is: rule make would make it, "
+                  "but its input raw/x.txtt is missing\n")
+
+
+def _hidden_error(asked_by: str) -> str:
+    return (
+        "Rulesfile:5:12: error: rule make cannot make 'out/x.txt': its input 'raw/x.txtt' "
+        "is missing\n"
+        '        input: "raw/{s}.txtt"\n'
+        "               ^\n"
+        "  File:      out/x.txt (exists, but would not be remade)\n"
+        f"  Asked by:  {asked_by}\n"
+        "  Missing:   raw/x.txtt\n"
+        "  Needed by: make[s=x] (Rulesfile:4:1)\n"
+        "  hint: fix the input path or create the input; rulekit will not pass off the "
+        "existing file as up to date\n")
+
+
+def test_typo_in_an_input_path_does_not_hide_the_job(tmp_path: Path) -> None:
+    (tmp_path / "Rulesfile").write_text(TYPO)
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "x.txt").write_text("1\n")
+    ok("run", "-q", cwd=tmp_path)
+    assert (tmp_path / "out" / "x.txt").read_text() == "1\n"
+    (tmp_path / "Rulesfile").write_text(TYPO.replace("raw/{s}.txt", "raw/{s}.txtt"))
+    (tmp_path / "raw" / "x.txt").write_text("2\n")
+
+    # Asked for explicitly, or forced: an error naming the missing input, nothing runs.
+    for args, asked_by in ((["run", "out/x.txt"], "the command line (a target)"),
+                           (["run", "--force", "out/x.txt"], "the command line (--force)"),
+                           (["plan", "out/x.txt"], "the command line (a target)"),
+                           (["run", "-R", "make"], "--forcerun make"),
+                           (["run", "-R", "make"], "--forcerun make")):
+        done = rulekit(*args, cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stderr == _hidden_error(asked_by), args
+        assert done.stdout == ""
+    # Reached through another target: used as it is, with a warning on every planning command.
+    for args in (["plan"], ["plan", "--check"], ["run"], ["run"]):
+        done = ok(*args, cwd=tmp_path)
+        assert done.stderr == HIDDEN_WARNING, args
+        assert done.stdout == "Nothing to do: all outputs are up to date.\n"
+    summary = ok("summary", "--format", "json", cwd=tmp_path)
+    row = __import__("json").loads(summary.stdout)["outputs"][0]
+    assert (row["path"], row["status"], row["rule"]) == ("out/x.txt", "input missing", "make")
+    assert row["reasons"] == [HIDDEN_WARNING[len("warning: "):-1]]
+    assert (tmp_path / "out" / "x.txt").read_text() == "1\n"
+
+    # Fixed: the job runs again (its input set changed) and then is up to date.
+    (tmp_path / "Rulesfile").write_text(TYPO)
+    done = ok("run", "-q", "out/x.txt", cwd=tmp_path)
+    assert done.stderr == ""
+    assert (tmp_path / "out" / "x.txt").read_text() == "2\n"
+    assert ok("plan", cwd=tmp_path).stdout == "Nothing to do: all outputs are up to date.\n"
+    assert __import__("json").loads(ok("summary", "--format", "json", cwd=tmp_path).stdout)[
+        "outputs"][0]["status"] == "ok"
