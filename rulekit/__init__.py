@@ -4,6 +4,7 @@ The public API is small: `load()` a rule file into a `Workflow`, then `plan()` o
 `summary()` reports every known output. Errors are `RulekitError`s with an `exit_code`.
 """
 
+from . import startsig  # noqa: F401 - first: exit 130 on a signal while the CLI starts
 from .api import Workflow, load, summary
 from .errors import (
     JobFailedError,

@@ -83,7 +83,10 @@ def _record_internal_error(exc: BaseException) -> None:
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .startsig import install_command
+
         try:
+            install_command()
             return func(*args, **kwargs)
         except RulekitError as err:
             click.echo(err.show(), err=True)

@@ -264,11 +264,14 @@ def recover_stale(root_dir: str | os.PathLike[str],
 
 def unusable(directory: str, exc: OSError) -> LockError:
     """The lock folder cannot be created or written (read-only, disk full, ...)."""
+    reason = exc.strerror or str(exc)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        reason = "a file is in the way"
     return LockError(
-        f"cannot use the lock folder {directory}: {exc.strerror or exc}",
+        f"cannot use the lock folder {directory}: {reason}",
         facts=[("path", getattr(exc, "filename", None) or directory)],
-        hint="make it writable (or free some disk space) and run again; rulekit needs it "
-             "to keep concurrent runs apart",
+        hint="make it a writable folder (or free some disk space) and run again; rulekit "
+             "needs it to keep concurrent runs apart",
     )
 
 

@@ -17,6 +17,7 @@ to `warnings.warn(message, RulekitWarning)`. `store.degraded` holds the last rea
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -44,6 +45,12 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+# After a failed statement (busy for busy_timeout, an I/O error): wait this long, reconnect
+# and try again, once per entry, before giving up on the file for the rest of the run.
+RETRY_PAUSES = (0.2, 1.0)
+_NO_STORE = (" (no crash markers either: if this run is killed, its half-written outputs are "
+             "only found because its lock file says what it was writing); make the folder "
+             "writable, or free disk space, to get the store back")
 DB_NAME = "metadata.db"
 # Above this many paths, one full-table scan beats chunked `IN (...)` lookups: decoding rows
 # dominates, and the scan avoids building and binding 900-parameter statements.
@@ -133,7 +140,10 @@ class MetadataStore:
         self.on_warning = on_warning
         self.degraded: str | None = None
         self._mutex = threading.RLock()  # executor callbacks may arrive on other threads
+        self._marked: set[str] = set()   # marked incomplete by us in the file, not cleared
+        self._on_file = False
         self._conn = self._open()
+        self._on_file = not self.degraded
         self.identity = self._identity() if not self.degraded else None
         self._vanished_warned = False
 
@@ -205,9 +215,13 @@ class MetadataStore:
             if _is_corrupt(exc):
                 return self._rebuild(exc)
             self._warn(f"cannot open {self.path} ({exc}); this run uses timestamps only "
-                       "and remembers nothing")
+                       "and remembers nothing" + _NO_STORE)
         except OSError as exc:
-            self._warn(f"cannot create {self.dir} ({exc}); this run uses timestamps only")
+            reason = exc.strerror or str(exc)
+            if os.path.exists(self.dir) and not os.path.isdir(self.dir):
+                reason = "a file is in the way"
+            self._warn(f"cannot create {self.dir} ({reason}); this run uses timestamps only "
+                       "and remembers nothing" + _NO_STORE)
         return self._connect(":memory:")
 
     def _rebuild(self, exc: BaseException) -> sqlite3.Connection:
@@ -237,19 +251,34 @@ class MetadataStore:
             warnings.warn(message, RulekitWarning, stacklevel=4)
 
     def _run(self, op: Callable[[sqlite3.Connection], T], what: str) -> T:
-        """Run `op` on the connection; on failure warn, switch to a substitute and retry once."""
+        """Run `op` on the connection. A failure (a busy database included) is retried on a
+        fresh connection; if it persists: warn, saying what the next run will redo, and
+        switch to a substitute (a rebuilt file if corrupt, else an empty in-memory store)."""
         with self._mutex:
             try:
                 return op(self._conn)
-            except sqlite3.Error as exc:
+            except sqlite3.Error as first:
+                exc = first
                 self._rollback()
-                self._conn.close()
+                if self._on_file and not _is_corrupt(exc):
+                    for pause in RETRY_PAUSES:
+                        time.sleep(pause)
+                        try:
+                            self._conn.close()
+                            self._conn = self._connect(self.path)
+                            return op(self._conn)
+                        except (sqlite3.Error, _NewerSchema) as again:
+                            self._rollback()
+                            if isinstance(again, sqlite3.Error):
+                                exc = again
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
                 if _is_corrupt(exc):
                     self._conn = self._rebuild(exc)
                 else:
-                    self._warn(f"{what} failed on {self.path} ({exc}); continuing with an "
-                               "empty in-memory store for the rest of this run")
+                    self._warn(self._fallback_text(what, exc))
                     self._conn = self._connect(":memory:")
+                    self._on_file = False
             try:
                 return op(self._conn)
             except sqlite3.Error as again:  # a rebuilt file failed too: last resort
@@ -257,6 +286,19 @@ class MetadataStore:
                 self._warn(f"{what} failed again ({again}); using an in-memory store")
                 self._conn = self._connect(":memory:")
                 return op(self._conn)
+
+    def _fallback_text(self, what: str, exc: BaseException) -> str:
+        tries = len(RETRY_PAUSES) + 1 if self._on_file else 1
+        text = (f"{what} failed on {self.path} ({exc}; {tries} attempts); continuing with an "
+                "empty in-memory store for the rest of this run: jobs finishing from now on "
+                "leave no records (the next run judges their outputs by timestamps alone)")
+        stranded = sorted(self._marked)
+        if stranded:
+            shown = ", ".join(stranded[:10]) + (f" and {len(stranded) - 10} more"
+                                               if len(stranded) > 10 else "")
+            text += (f"; {len(stranded)} output(s) of jobs started before stay marked "
+                     f"incomplete in the file, so the next run redoes them: {shown}")
+        return text
 
     def _rollback(self) -> None:
         try:
@@ -362,9 +404,12 @@ class MetadataStore:
         rows = [(p, run_id, now) for p in paths]
         sql = "INSERT OR REPLACE INTO incomplete (path, run_id, since) VALUES (?, ?, ?)"
         self._write("marking outputs incomplete", (sql, rows))
+        if self._on_file:
+            self._marked.update(r[0] for r in rows)
 
     def clear_incomplete(self, paths: Iterable[str]) -> None:
         rows = [(p,) for p in paths]
+        self._marked.difference_update(r[0] for r in rows)
         self._write("clearing incomplete markers", ("DELETE FROM incomplete WHERE path=?", rows),
                     ("DELETE FROM jobprocs WHERE path=?", rows))
 

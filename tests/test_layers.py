@@ -13,7 +13,7 @@ PACKAGE = Path(rulekit.__file__).parent
 
 # layer number per module (lower layers never import higher ones)
 LAYERS = {
-    "errors": 0, "paramtext": 0, "source": 0, "hashing": 0, "patterns": 0, "syntax": 1, "records": 1, "grammar": 1,
+    "errors": 0, "startsig": 0, "paramtext": 0, "source": 0, "hashing": 0, "patterns": 0, "syntax": 1, "records": 1, "grammar": 1,
     "parser": 2, "model": 2, "iopaths": 2, "namespace": 3, "snakecompat": 3, "loader": 4, "fs": 4,
     "dag": 5, "jobs": 5, "jobvalues": 5, "resolve_errors": 5, "reasons": 5, "triggers": 5, "plan": 6, "graphviz": 6, "planview": 7,
     "shellfmt": 3, "shellcheck": 3, "store": 1, "locks": 1, "state": 7, "runguard": 8,
