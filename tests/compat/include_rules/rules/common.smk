@@ -1,0 +1,7 @@
+SAMPLES = ["p", "q"]
+
+rule fetch:
+    output:
+        "raw/{sample}.txt"
+    shell:
+        "echo raw {wildcards.sample} > {output}"
