@@ -388,7 +388,10 @@ class _Planner:
         stat = self.fs.stat
         gone = [job.output[i] for job in jobs for i in self._rule_flags(job)[0]
                 if stat(job.output[i]) is None]
-        return set(self.store.get_many(gone)) if gone else set()
+        if not gone:
+            return set()
+        read = getattr(self.store, "plan_records", self.store.get_many)
+        return set(read(gone))
 
     def _behind_temp(self, job: Job, skipped: list[str],
                      behind: dict[str, tuple[int, str]]) -> None:

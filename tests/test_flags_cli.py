@@ -188,6 +188,14 @@ def test_flag_first_run_right_second_run_nothing(
     assert check(wf), f"{flag} ({form}): wrong files or modes after the second run"
 
 
+def test_no_temp_and_all_temp_reach_wildcard_outputs(tmp_path: Path) -> None:
+    wf = workflow(tmp_path, CASES[1][2])     # temp, wildcard
+    run_ok(wf, "--no-temp")
+    assert (wf / "mid/x.txt").is_file() and (wf / "mid/y.txt").is_file()
+    run_ok(wf, "--all-temp", "--forceall")   # every output is temp; only `all` reads final/
+    assert not any((wf / p).exists() for p in ("mid/x.txt", "mid/y.txt", "final/x.txt"))
+
+
 # --------------------------------------------------------------------------- item 2: temp
 
 def test_plain_temp_chain_settles_and_reruns_when_its_source_changes(tmp_path: Path) -> None:
