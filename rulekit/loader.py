@@ -25,7 +25,7 @@ import yaml
 
 from . import hashing
 from .errors import LoadError, RulesSyntaxError, WorkflowError
-from .model import Body, Rule, Unpack, Workflow
+from .model import AnnotatedPath, Body, Rule, Unpack, Workflow
 from .namespace import make_namespace, register_rule
 from .parser import parse
 from .patterns import Pattern, WildcardError, wildcard_names
@@ -510,8 +510,15 @@ def _single(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span)
 
 
 def fspaths(value: Any) -> Any:
-    """pathlib.Path (any os.PathLike) -> str, inside lists, tuples and dicts too."""
-    if isinstance(value, str) or callable(value):
+    """pathlib.Path (any os.PathLike) -> str, inside lists, tuples and dicts too; a trailing
+    slash is dropped (`directory("out/")` is "out"), as Snakemake does."""
+    if isinstance(value, str):
+        if len(value) > 1 and value.endswith("/") and "{" not in value[-2:]:
+            stripped = value.rstrip("/") or "/"
+            return AnnotatedPath(stripped, value.flags) if isinstance(value, AnnotatedPath) \
+                else stripped
+        return value
+    if callable(value):
         return value
     if isinstance(value, os.PathLike):
         return os.fspath(value)

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,8 +58,8 @@ def resource_function(name: str, text: str, always: bool = False) -> Any:
         value = eval(code, {"__builtins__": __builtins__},  # noqa: S307 - the user's own option
                      {"input": input, "threads": threads, "attempt": attempt,
                       "wildcards": wildcards})
-        # Whole units, as Snakemake's resources are: 1200.0 MB -> 1200, 0.3 -> 1.
-        return math.ceil(value) if isinstance(value, float) else value
+        # Whole units, rounded as Snakemake rounds them: 1000.1 -> 1000.
+        return round(value) if isinstance(value, float) else value
     return evaluate
 
 

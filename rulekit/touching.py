@@ -1,9 +1,9 @@
 """`run --touch` and `run --delete-temp-output`: act on planned outputs without running jobs.
 
 `touch_jobs` marks the planned jobs' outputs as up to date (as `make -t` does): in
-dependency order each existing output gets the current time and the metadata store records
-the job as done with today's params, code and inputs, so the next plan has nothing to do.
-A job whose outputs are not all there is not touched (a warning names the first missing one).
+dependency order each output gets the current time (a missing one is created: an empty file,
+or an empty folder for `directory()`), and the metadata store records the job as done with
+today's params, code and inputs, so the next plan has nothing to do.
 
 `delete_temp_outputs` removes every existing `temp()` output of the jobs a target needs.
 """
@@ -27,14 +27,17 @@ def touch_jobs(jobs: Sequence[Job], recorder: Any, warn: Callable[[str], None], 
     start = time.time()
     results: list[JobResult] = []
     for job in jobs:
-        missing = [p for p in job.output if not os.path.lexists(p)]
-        if missing:
-            warn(f"--touch: {job.name} not touched: its output {missing[0]} does not exist")
-            results.append(JobResult(job, "not started", time.time(), time.time()))
-            continue
         now = time.time()
-        for path in job.output:
-            os.utime(path, None, follow_symlinks=not os.path.islink(path))
+        for i, path in enumerate(job.output):
+            if os.path.lexists(path):
+                os.utime(path, None, follow_symlinks=not os.path.islink(path))
+            elif has_flag(path, "directory") or has_flag(job.rule.output[i], "directory"):
+                os.makedirs(path)
+            else:
+                folder = os.path.dirname(path)
+                if folder:
+                    os.makedirs(folder, exist_ok=True)
+                open(path, "a").close()   # an empty file, as make -t / touch create
             if not quiet:
                 print(f"touched {path}")
         result = JobResult(job, "done", now, time.time(), attempts=0)

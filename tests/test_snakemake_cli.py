@@ -336,3 +336,32 @@ def test_bare_default_resources_give_snakemakes_defaults(tmp_path):
     ok(rk(tmp_path, "run", "--default-resources", "--cores", "1"))
     assert (tmp_path / "r.txt").read_text() == "1200 3\n"
     nothing_to_do(tmp_path, "--default-resources")
+
+
+def test_touch_creates_missing_outputs_and_folders(tmp_path):
+    write(tmp_path, {"Snakefile": """
+        rule all:
+            input: "out/flag.txt", "output"
+
+        rule a:
+            output: directory('output/'),
+
+        rule b:
+            output: "out/flag.txt"
+            shell: "exit 1"
+        """})
+    result = ok(rk(tmp_path, "run", "--touch"))
+    assert "touched out/flag.txt" in result.stdout
+    assert (tmp_path / "output").is_dir() and (tmp_path / "out/flag.txt").read_text() == ""
+    nothing_to_do(tmp_path)
+
+
+def test_config_values_merge_across_items(tmp_path):
+    write(tmp_path, {
+        "Snakefile": 'configfile: "wf.yaml"\n' + textwrap.dedent(CONFIG_SNAKEFILE),
+        "wf.yaml": "block: {mario: wf, toad: wf}\n"})
+    ok(rk(tmp_path, "run", "--config", "block={bowser: cmdline_bowser}",
+          "block={toad: cmdline_toad}"))
+    text = (tmp_path / "config.txt").read_text()
+    assert text.startswith("block=") and eval(text[len("block="):]) == {
+        "mario": "wf", "toad": "cmdline_toad", "bowser": "cmdline_bowser"}
