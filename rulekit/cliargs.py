@@ -7,7 +7,8 @@
 - Snakemake options that rulekit answers with a subcommand (`--summary`, `--dag`, ...)
   stop with "use `rulekit X`" instead of click's "no such option, did you mean ...".
 - `--rerun-incomplete` / `--ri` are accepted and dropped with a note (incomplete outputs
-  always rerun in rulekit).
+  always rerun in rulekit); output switches such as `--verbose` or `--reason` are dropped;
+  `--printshellcmds` and `--dryrun` are read as `-p` and `-n`.
 
 Also here: Snakemake's parsing of `--config` values and of the `RULE=N` style options.
 """
@@ -44,6 +45,13 @@ SUBCOMMAND_SPELLINGS = {
     "--list-rules": "rulekit list", "--report": "rulekit report",
 }
 DEFAULT_RESOURCES = ("mem_mb=max(2*input.size_mb, 1000)", "disk_mb=max(2*input.size_mb, 1000)")
+# Snakemake output switches with nothing to change in rulekit (reasons are always shown in
+# plans, failed logs always printed): accepted and dropped.
+_HARMLESS = ("--verbose", "--reason", "-r", "--show-failed-logs", "--nocolor",
+             "--no-hooks", "--printshellcmds-all")
+# Snakemake's spellings of rulekit options.
+_ALIASES = {"--printshellcmds": "--print-commands", "--dryrun": "--dry-run",
+            "--keepgoing": "--keep-going", "--notemp": "--no-temp"}
 _INCOMPLETE = ("--rerun-incomplete", "--ri")
 _CORES = ("-j", "--jobs", "--cores", "-c")
 
@@ -61,6 +69,13 @@ def rewrite_args(args: Sequence[str], note: Callable[[str], None]) -> list[str]:
         name = arg.split("=", 1)[0] if arg.startswith("--") else arg
         if name in SUBCOMMAND_SPELLINGS:
             raise UsageError(f"{name} is a subcommand in rulekit: use `{SUBCOMMAND_SPELLINGS[name]}`")
+        if name in _HARMLESS and "=" not in arg:
+            i += 1
+            continue
+        if name in _ALIASES and "=" not in arg:
+            out.append(_ALIASES[name])
+            i += 1
+            continue
         if name in _INCOMPLETE:
             if not noted:
                 note("note: --rerun-incomplete is not needed: rulekit always reruns jobs "

@@ -13,6 +13,7 @@ import glob
 import hashlib
 import itertools
 import json
+import logging
 import os
 import platform
 import re
@@ -260,6 +261,22 @@ _PRELOADED: dict[str, Any] = {
 }
 
 
+class WorkflowError(Exception):
+    """Snakemake's WorkflowError: raise it in a rule file to stop with a message."""
+
+
+def _snakefile_logger() -> logging.Logger:
+    """`logger`: Snakemake's logger for rule files; info and above go to stderr as is."""
+    log = logging.getLogger("rulekit.snakefile")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
 def update_config(config: dict[str, Any], overwrite: Any) -> None:
     """Snakemake's update_config: merge `overwrite` into `config` recursively, in place."""
     for key, value in overwrite.items():
@@ -278,6 +295,8 @@ def make_namespace(workflow: Workflow) -> dict[str, Any]:
         "__builtins__": __builtins__,
         "temporary": temporary,
         "update_config": update_config,
+        "logger": _snakefile_logger(),
+        "WorkflowError": WorkflowError,
         "expand": expand,
         "glob_wildcards": glob_wildcards,
         "temp": temp,

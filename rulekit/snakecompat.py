@@ -16,7 +16,6 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
-import logging
 import numbers
 import os
 import re
@@ -27,6 +26,8 @@ from typing import Any
 
 from .model import NamedList
 from .namespace import (
+    WorkflowError,
+    _snakefile_logger,
     ancient,
     directory,
     multiext,
@@ -47,10 +48,6 @@ SNAKEMAKE_VERSION = "9.0.0"
 _MODULES = ("snakemake", "snakemake.utils", "snakemake.io", "snakemake.exceptions",
             "snakemake.logging")
 _real: list[bool] = []
-
-
-class WorkflowError(Exception):
-    """snakemake.exceptions.WorkflowError: raise it to stop loading with a message."""
 
 
 def min_version(version: str) -> None:
@@ -187,7 +184,7 @@ def _build(name: str) -> types.ModuleType:
     elif name == "snakemake.exceptions":
         module.__dict__.update(WorkflowError=WorkflowError)
     elif name == "snakemake.logging":
-        module.__dict__.update(logger=logging.getLogger("rulekit.snakefile"))
+        module.__dict__.update(logger=_snakefile_logger())
     return module
 
 

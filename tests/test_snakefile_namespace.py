@@ -302,6 +302,22 @@ def test_temporary_is_temp(tmp_path):
     assert not (tmp_path / "between.txt").exists()
 
 
+def test_logger_and_workflow_error(tmp_path):
+    write(tmp_path, {"Snakefile": """
+        logger.info(f"samples: {config.get('n', 2)}")
+        if config.get("fail"):
+            raise WorkflowError("config says fail")
+        rule all:
+            output: "x"
+            shell: "touch {output}"
+        """})
+    result = rulekit("run", cwd=tmp_path)
+    assert result.returncode == 0 and "samples: 2" in result.stderr
+    failed = rulekit("run", "--config", "fail=True", cwd=tmp_path)
+    assert failed.returncode == 2
+    assert "Snakefile:3:5: error: WorkflowError: config says fail" in failed.stderr
+
+
 @pytest.mark.parametrize("text", ["", "import os\nX = 1\n"])
 def test_workflow_without_rules_has_nothing_to_do(tmp_path, text):
     (tmp_path / "Snakefile").write_text(text)

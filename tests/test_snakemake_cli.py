@@ -365,3 +365,13 @@ def test_config_values_merge_across_items(tmp_path):
     text = (tmp_path / "config.txt").read_text()
     assert text.startswith("block=") and eval(text[len("block="):]) == {
         "mario": "wf", "toad": "cmdline_toad", "bowser": "cmdline_bowser"}
+
+
+def test_snakemake_output_switches_are_accepted(tmp_path):
+    write(tmp_path, {"Snakefile": CHAIN})
+    dry = ok(rk(tmp_path, "run", "--dryrun", "--verbose", "-r"))
+    assert "5 jobs to run" in dry.stdout and not list(tmp_path.glob("*.txt"))
+    result = ok(rk(tmp_path, "run", "--printshellcmds", "--show-failed-logs", "--nocolor",
+                   "--cores", "1"))
+    assert "echo a > a.txt" in result.stdout
+    nothing_to_do(tmp_path, "--reason")
