@@ -51,6 +51,7 @@ class RunOptions:
     executor: str = "local"
     scheduler: str | None = None
     batch_size: int | None = None
+    worker_timeout: float | None = None    # Dask: stop after this long without any worker
     resources: dict[str, float] = field(default_factory=dict)
     keep_going: bool = False
     keep_incomplete: bool = False
@@ -249,7 +250,8 @@ def _executor(ropts: RunOptions) -> Callable[..., RunResult]:
         except ImportError as err:
             raise UsageError("the dask executor needs the 'distributed' package",
                              hint="pip install 'rulekit[dask]'") from err
-        return make_dask_execute(ropts.scheduler, ropts.cores, ropts.batch_size)
+        return make_dask_execute(ropts.scheduler, ropts.cores, ropts.batch_size,
+                                 ropts.worker_timeout)
     raise UsageError(f"unknown executor {ropts.executor!r}", hint="choose local or dask")
 
 

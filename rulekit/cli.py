@@ -259,6 +259,7 @@ def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local")
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (default: a LocalCluster).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Dask: jobs per task.")
+@click.option("--worker-timeout", type=click.FloatRange(min=0), metavar="SECONDS", help="Dask: stop with an error after this long without any worker (default 60).")
 @click.option("--latency-wait", type=click.FloatRange(min=0), help="Seconds to wait for outputs to appear (default 0; 5 with dask).")
 @click.option("--keep-incomplete", is_flag=True, help="Keep outputs of failed jobs (still marked incomplete).")
 @click.option("-p", "--print-commands", is_flag=True, help="Print shell commands.")
@@ -268,7 +269,8 @@ def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
 def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         configfiles: tuple[str, ...], cores: int | None, dry_run: bool, keep_going: bool,
         resource_items: tuple[str, ...], executor: str, scheduler: str | None,
-        batch_size: int | None, latency_wait: float | None, keep_incomplete: bool,
+        batch_size: int | None, worker_timeout: float | None, latency_wait: float | None,
+        keep_incomplete: bool,
         print_commands: bool, quiet: bool, fmt: str, touch: bool, delete_temp_output: bool,
         **selection: Any) -> None:
     """Run the jobs the targets need (default: the default target)."""
@@ -291,7 +293,8 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         click.echo(f"Removed {len(removed)} temp output{'s' if len(removed) != 1 else ''}.")
         return
     ropts = api.RunOptions(cores=cores, executor=executor, scheduler=scheduler,
-                           batch_size=batch_size, resources=resources, keep_going=keep_going,
+                           batch_size=batch_size, worker_timeout=worker_timeout,
+                           resources=resources, keep_going=keep_going,
                            keep_incomplete=keep_incomplete, latency_wait=latency_wait,
                            print_commands=print_commands, quiet=quiet, argv=sys.argv,
                            touch=touch)

@@ -32,7 +32,7 @@ from typing import Any
 
 import distributed  # noqa: F401 - ImportError here means: no dask executor
 
-from ..errors import UsageError
+from ..errors import JobFailedError, UsageError
 from ..model import Workflow
 from .base import ExecOptions, Outcome, RunResult, Task, WorkflowRef, default_cores
 
@@ -40,6 +40,8 @@ __all__ = ["DaskRunner", "make_dask_execute", "run_chunk", "stop_run"]
 
 _LOCAL_POLL_S = 0.05   # while localrules run in the driver, how often Dask results are looked at
 _CONNECT_TIMEOUT_S = 20
+_WORKER_CHECK_S = 0.5  # how often the cluster's workers are looked at while jobs are out
+WORKER_TIMEOUT_S = 60.0   # default --worker-timeout
 
 
 _RUNNING: dict[str, dict[int, int]] = {}   # on a worker: run token -> jobid -> shell pid
@@ -124,7 +126,8 @@ class DaskRunner:
     (the cluster's threads, or --cores); `batch_size` the most jobs packed in one Dask task."""
 
     def __init__(self, workflow: Workflow, client: Any, slots: int, batch_size: int = 1,
-                 start_method: str | None = None) -> None:
+                 start_method: str | None = None,
+                 worker_timeout: float = WORKER_TIMEOUT_S) -> None:
         self.workflow = workflow
         self.client = client
         self.slots = max(1, slots)
@@ -141,6 +144,10 @@ class DaskRunner:
         self.local: Any = None                  # pool.LocalRunner for localrules, made lazily
         self.local_pending = 0
         self.closed = False
+        self.worker_timeout = worker_timeout
+        self._where: dict[str, str] = {}        # future key -> the worker last seen running it
+        self._next_check = 0.0
+        self._no_workers_since: float | None = None
 
     # -- JobRunner ---------------------------------------------------------------------
 
@@ -176,8 +183,10 @@ class DaskRunner:
                 if not self.inflight and left is None:
                     break   # nothing could ever wake us
                 fds = [self.rfd] + ([wakeup_fd] if wakeup_fd is not None else [])
-                select.select(fds, [], [], left)
+                step = _WORKER_CHECK_S if left is None else min(left, _WORKER_CHECK_S)
+                select.select(fds, [], [], step)
             out.extend(self._collect())
+            out.extend(self._check_workers())
             if out or (deadline is not None and time.monotonic() >= deadline):
                 break
             if wakeup_fd is not None and _readable(wakeup_fd):
@@ -232,6 +241,46 @@ class DaskRunner:
             else:
                 time.sleep(0.1)
                 sig = 0
+
+    def _check_workers(self) -> list[Outcome]:
+        """Every _WORKER_CHECK_S while jobs are out: the jobs a vanished worker was running
+        fail (their `retries:` apply); with no worker at all for `worker_timeout` seconds
+        the run stops with an error instead of waiting forever."""
+        now = time.monotonic()
+        if not self.inflight or now < self._next_check:
+            return []
+        self._next_check = now + _WORKER_CHECK_S
+        try:
+            processing = self.client.processing()
+        except Exception:   # noqa: BLE001 - the scheduler is unreachable: like no worker
+            processing = {}
+        if processing:
+            self._no_workers_since = None
+        elif self._no_workers_since is None:
+            self._no_workers_since = now
+        elif now - self._no_workers_since >= self.worker_timeout:
+            jobs = sorted({t.jobid for tasks in self.inflight.values() for t in tasks})
+            raise JobFailedError(
+                f"no Dask worker left for {self.worker_timeout:g} s; stopped with "
+                f"{len(jobs)} job(s) unfinished (they stay marked incomplete and rerun next "
+                "time)",
+                hint="start workers with `dask worker ADDRESS`, or wait longer with "
+                     "--worker-timeout SECONDS")
+        by_key = {f.key: f for f in self.inflight}
+        lost: list[Outcome] = []
+        running = {k: w for w, keys in processing.items() for k in keys if k in by_key}
+        for key, worker in list(self._where.items()):
+            if key in by_key and worker not in processing and key not in running:
+                fut = by_key[key]
+                tasks = self.inflight.pop(fut)
+                with contextlib.suppress(Exception):
+                    self.client.cancel([fut], force=True)
+                t = time.time()
+                lost.extend(Outcome(task.jobid, False, t, t,
+                                    f"the Dask worker running this job ({worker}) died or "
+                                    "left the cluster") for task in tasks)
+        self._where = running
+        return lost
 
     def _local_runner(self) -> Any:
         if self.local is None:
@@ -311,6 +360,8 @@ def _lost(tasks: Sequence[Task], fut: Any) -> list[Outcome]:
             exc = fut.exception(timeout=1)
             why = f"{type(exc).__name__}: {exc}"
     text = f"the Dask task running this job did not finish ({why})"
+    if "KilledWorker" in str(why):
+        text = "the Dask worker running this job died"
     return [Outcome(t.jobid, False, now, now, text) for t in tasks]
 
 
@@ -319,7 +370,7 @@ def _readable(fd: int) -> bool:
 
 
 def make_dask_execute(address: str | None = None, cores: int | None = None,
-                      batch_size: int | None = None,
+                      batch_size: int | None = None, worker_timeout: float | None = None,
                       ) -> Callable[[Workflow, Iterable[Any], ExecOptions], RunResult]:
     """An `execute(workflow, jobs, options)` running jobs on Dask: on the scheduler at
     `address`, or on a LocalCluster of `cores` single-threaded worker processes made (and
@@ -333,7 +384,8 @@ def make_dask_execute(address: str | None = None, cores: int | None = None,
             slots = sum(client.nthreads().values()) or 1
             if address and cores:   # --cores caps how much of a shared cluster this run uses
                 slots = min(slots, cores)
-            runner = DaskRunner(workflow, client, slots, batch, options.start_method)
+            runner = DaskRunner(workflow, client, slots, batch, options.start_method,
+                                WORKER_TIMEOUT_S if worker_timeout is None else worker_timeout)
             options.runner = runner
             options.cores = slots * batch
             if batch > 1:
@@ -369,9 +421,14 @@ def _client(address: str | None, cores: int | None) -> Any:
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=cores or default_cores(), threads_per_worker=1,
-                           processes=True, dashboard_address=None, host="127.0.0.1",
-                           silence_logs=logging.ERROR)
+    import dask
+
+    # A job lost with its worker fails at once (rulekit's `retries:` decide what happens),
+    # rather than being rerun behind rulekit's back.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(n_workers=cores or default_cores(), threads_per_worker=1,
+                               processes=True, dashboard_address=None, host="127.0.0.1",
+                               silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client
