@@ -15,7 +15,6 @@ mtimes in the future give a warning (in `plan.warnings`), never an error.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,18 +23,14 @@ from typing import Any
 from .dag import Dag, build_dag, no_gc
 from .errors import ProtectedOutputError, UsageError
 from .fs import FileStat, FileSystem
-from .jobvalues import TBD
 from .model import CheckpointState, Job, Workflow
 from .reasons import (
     ChecksumChanged,
-    CodeChanged,
     Forced,
     Incomplete,
     InputNewer,
-    InputSetChanged,
     MissingOutput,
     NoOutput,
-    ParamsChanged,
     Reason,
     UpstreamRuns,
     WaitingForCheckpoint,
@@ -43,7 +38,15 @@ from .reasons import (
     format_span,
 )
 from .resolve_errors import hidden_sources
-from .triggers import changed_inputs, recorded_inputs, same_content
+from .triggers import (
+    changed_inputs,
+    code_changed,
+    input_set_changed,
+    job_params,
+    params_changed,
+    recorded_inputs,
+    same_content,
+)
 
 __all__ = ["PlannedJob", "Plan", "make_plan", "job_params", "RERUN_TRIGGERS",
            "DEFAULT_TRIGGERS"]
@@ -120,14 +123,6 @@ class Plan:
 
     def __repr__(self) -> str:
         return f"<Plan {len(self.jobs)} of {len(self.dag.jobs)} jobs>"
-
-
-def job_params(job: Job) -> dict[str, Any]:
-    """A job's params as the store records them (pass to store.canonical_params):
-    named params by name, positional ones by their index as a string."""
-    names = job.params.names()
-    by_index = {v: k for k, v in names.items() if isinstance(v, int)}
-    return {by_index.get(i, str(i)): v for i, v in enumerate(job.params)}
 
 
 def _check_rules(workflow: Workflow, names: Iterable[str], option: str) -> None:
@@ -433,32 +428,12 @@ class _Planner:
         """params, input-set and code triggers; a job waiting for a checkpoint does not
         know all its inputs yet, so its input set is not compared."""
         triggers = self.triggers
-        if "params" in triggers and not any(v is TBD for v in job.params):
-            # (a value not known yet: the job's input is being made, so it runs anyway)
-            current = _canonical(job_params(job)) if job.params else "{}"
-            if current != record.params:
-                try:
-                    old = json.loads(record.params)
-                except ValueError:
-                    old = {}
-                new = json.loads(current)
-                if not isinstance(old, dict):
-                    old = {"": old}
-                for name in sorted(set(old) | set(new)):
-                    if old.get(name, _ABSENT) != new.get(name, _ABSENT):
-                        r.append(ParamsChanged(name, old.get(name), new.get(name)))
+        if "params" in triggers:
+            r.extend(params_changed(job, record))
         if "input" in triggers and not waiting:
-            listed = [i[0] for i in recorded]
-            current_inputs = [str(p) for p in job.input]
-            if listed != current_inputs:
-                before, now = set(listed), set(current_inputs)
-                if before != now:
-                    r.append(InputSetChanged(tuple(sorted(now - before)),
-                                             tuple(sorted(before - now))))
+            r.extend(input_set_changed(job, recorded))
         if "code" in triggers:
-            new_hash = job.rule.code_hash
-            if record.code_hash and new_hash and record.code_hash != new_hash:
-                r.append(CodeChanged(record.code_hash, new_hash))
+            r.extend(code_changed(job, record))
 
     def _newest_changed(self, job: Job, record: Any, t_out: int,
                         behind: dict[str, tuple[int, str]]) -> tuple[str, FileStat] | None:
@@ -535,15 +510,6 @@ class _Planner:
                            ("Reasons", "\n".join(r.describe() for r in p.reasons))],
                     hint="protected() outputs are never rewritten; delete the file yourself "
                          "if it really must be made again")
-
-
-_ABSENT = object()
-
-
-def _canonical(params: Any) -> str:
-    from .paramtext import canonical_params
-
-    return canonical_params(params)
 
 
 def _unstable_params_warnings(jobs: list[Job]) -> list[str]:

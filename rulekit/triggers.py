@@ -6,6 +6,9 @@ were made, and the planner's (cached, batched) `stat`, and returning the reasons
     recorded_inputs   the record's input list as [path, mtime_ns, size, checksum?] rows
     changed_inputs    inputs whose mtime or size differs from the recorded one, in either
                       direction (a restored backup with an older mtime is a change)
+    params_changed    the `params` trigger: one reason per param whose value differs
+    input_set_changed the `input` trigger: the set of input paths differs
+    code_changed      the `code` trigger: the body's code hash differs
 """
 
 from __future__ import annotations
@@ -16,16 +19,18 @@ from collections.abc import Callable
 from typing import Any
 
 from .fs import FileStat
+from .jobvalues import TBD
 from .model import Job
-from .reasons import InputChanged
+from .reasons import CodeChanged, InputChanged, InputSetChanged, ParamsChanged
 
-__all__ = ["recorded_inputs", "changed_inputs", "same_content", "CHECKSUM_MAX_SIZE"]
+__all__ = ["recorded_inputs", "changed_inputs", "same_content", "CHECKSUM_MAX_SIZE",
+           "params_changed", "input_set_changed", "code_changed", "job_params"]
 
 #: Inputs up to this size get a content checksum in their record by default (as Snakemake
 #: 9 does), so a touched input with the same bytes never makes a job run again.
 CHECKSUM_MAX_SIZE = 1_000_000
 
-_scan_json = json.JSONDecoder().scan_once
+_scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def recorded_inputs(record: Any) -> list[Any]:
@@ -82,3 +87,56 @@ def same_content(root: str, path: str, st: FileStat, row: Any) -> bool:
         return file_checksum(os.path.join(root, path)) == row[3]  # type: ignore[no-any-return]
     except OSError:
         return False
+
+
+def job_params(job: Job) -> dict[str, Any]:
+    """A job's params as the store records them (pass to paramtext.canonical_params):
+    named params by name, positional ones by their index as a string."""
+    names = job.params.names()
+    by_index = {v: k for k, v in names.items() if isinstance(v, int)}
+    return {by_index.get(i, str(i)): v for i, v in enumerate(job.params)}
+
+
+_ABSENT = object()
+
+
+def params_changed(job: Job, record: Any) -> list[ParamsChanged]:
+    """One reason per param whose value differs from the recorded one. A value not known
+    yet (TBD: the job's input is being made, so it runs anyway) is not compared."""
+    if any(v is TBD for v in job.params):
+        return []
+    from .paramtext import canonical_params
+
+    current = canonical_params(job_params(job)) if job.params else "{}"
+    if current == record.params:
+        return []
+    try:
+        old = json.loads(record.params)
+    except ValueError:
+        old = {}
+    new = json.loads(current)
+    if not isinstance(old, dict):
+        old = {"": old}
+    return [ParamsChanged(name, old.get(name), new.get(name))
+            for name in sorted(set(old) | set(new))
+            if old.get(name, _ABSENT) != new.get(name, _ABSENT)]
+
+
+def input_set_changed(job: Job, recorded: list[Any]) -> list[InputSetChanged]:
+    """The set of input paths differs from the recorded one (order alone does not count)."""
+    listed = [i[0] for i in recorded]
+    current = [str(p) for p in job.input]
+    if listed == current:
+        return []
+    before, now = set(listed), set(current)
+    if before == now:
+        return []
+    return [InputSetChanged(tuple(sorted(now - before)), tuple(sorted(before - now)))]
+
+
+def code_changed(job: Job, record: Any) -> list[CodeChanged]:
+    """The rule body's code hash differs from the recorded one (both known)."""
+    new_hash = job.rule.code_hash
+    if record.code_hash and new_hash and record.code_hash != new_hash:
+        return [CodeChanged(record.code_hash, new_hash)]
+    return []
