@@ -107,7 +107,10 @@ class _Formatter(string.Formatter):
         where = first
         for is_attr, key in rest:
             try:
-                obj = getattr(obj, key) if is_attr else obj[key]
+                if is_attr and isinstance(obj, NamedList) and key in obj._names:
+                    obj = obj[key]   # a name such as `count` or `index` wins over list methods
+                else:
+                    obj = getattr(obj, key) if is_attr else obj[key]
             except (AttributeError, KeyError, IndexError, TypeError):
                 raise ShellFormatError(
                     f"{self.what} refers to {{{field_name}}}, but {where} has no item "

@@ -112,6 +112,21 @@ def test_message_sees_globals_too(tmp_path: Path) -> None:
     assert "running sorter for sorted.txt" in run_twice(tmp_path)
 
 
+
+def test_io_names_that_are_list_methods_format_as_files(tmp_path: Path) -> None:
+    write(tmp_path, """
+        rule stats:
+            output:
+                table="stats/table.tsv",
+                count="stats/count.txt",
+                index="stats/index.txt"
+            shell:
+                "echo t > {output.table}; echo c > {output.count}; echo i > {output.index}"
+        """)
+    run_twice(tmp_path)
+    assert read(tmp_path, "stats/count.txt") == "c\n"
+    assert read(tmp_path, "stats/index.txt") == "i\n"
+
 # --------------------------------------------------------------------- item 13
 
 def test_input_functions_return_generators_paths_and_patterns(tmp_path: Path) -> None:
