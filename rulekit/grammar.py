@@ -9,8 +9,9 @@ The post-lexer does three jobs on top of lark's `Indenter` contract:
   error messages (lark's `DedentError` carries no position, so we never let it happen);
 - brackets: a stack instead of a counter, so unclosed and mismatched brackets are reported
   at the right token instead of tripping an assert;
-- keywords: `rule`/`checkpoint`/`include`/... are retyped from NAME only at the start of a
-  top-level line in the shapes that are not valid Python, which keeps the grammar LALR(1).
+- keywords: `rule`/`checkpoint` (at the start of any line) and `include`/... (at the start
+  of a top-level line) are retyped from NAME only in the shapes that are not valid Python,
+  which keeps the grammar LALR(1).
 """
 
 from __future__ import annotations
@@ -148,12 +149,10 @@ class RuleIndenter(Indenter):
     @staticmethod
     def _retype(tok: Token, nxt: Token | None, depth: int) -> Token:
         if tok.value in RULE_KEYWORDS and _starts_rule(nxt):
-            if depth == 0:
-                return Token.new_borrow_pos("RULE", tok.value, tok)
-            if nxt is not None and nxt.type == "NAME":   # `rule x` is never valid Python
-                raise SyntaxProblem(f"'{tok.value}' must be at the top level (not indented)",
-                                    tok.line, tok.column)
-        elif depth == 0 and tok.value in TOP_KEYWORDS and nxt is not None \
+            # At any depth: rules may stand in if/for/def blocks (the grammar and the
+            # parser reject them inside rules, directive values and run: bodies).
+            return Token.new_borrow_pos("RULE", tok.value, tok)
+        if depth == 0 and tok.value in TOP_KEYWORDS and nxt is not None \
                 and nxt.type == "COLON":
             return Token.new_borrow_pos("KEYWORD", tok.value, tok)
         return tok

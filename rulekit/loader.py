@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from . import hashing
+from . import hashing, nested
 from .errors import LoadError, RulesSyntaxError, WorkflowError
 from .model import AnnotatedPath, Body, Rule, Unpack, Workflow
 from .namespace import make_namespace, register_rule
@@ -130,8 +130,9 @@ class _Loader:
         self.ns["__rulekit_args__"] = lambda *args, **kwargs: (args, kwargs)
         self.rule_spans: dict[str, Span] = {}
         self.replace_config = False
-        self.anonymous = 0
         self.loading: list[str] = []      # the include chain being loaded, outermost first
+        self.nested: list[RuleDecl] = []    # rules inside Python blocks, by call key
+        self.ns[nested.CALL] = self.nested_rule
 
     # -- files -------------------------------------------------------------------------
     def load_file(self, path: str) -> None:
@@ -193,7 +194,12 @@ class _Loader:
         return span, raised_in
 
     def exec_chunk(self, chunk: PyChunk) -> None:
-        source = "\n" * (chunk.span.line - 1) + chunk.text
+        text = chunk.text
+        if chunk.rules:
+            keys = list(range(len(self.nested), len(self.nested) + len(chunk.rules)))
+            self.nested.extend(chunk.rules)
+            text = nested.rewrite_chunk(chunk, keys)
+        source = "\n" * (chunk.span.line - 1) + text
         try:
             tree = ast.parse(source, chunk.span.path)
         except SyntaxError as exc:
@@ -209,18 +215,24 @@ class _Loader:
         except Exception as exc:  # user code: report at the user's line
             raise self.user_error(exc, chunk.span) from None
 
-    def eval_value(self, value: Value) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def nested_rule(self, key: int, g: dict[str, Any], local: dict[str, Any]) -> None:
+        """A rule inside a Python block, reached by the running code: define it now."""
+        self.define_rule(self.nested[key], nested.scope_for(self.ns, g, local))
+
+    def eval_value(self, value: Value, scope: dict[str, Any] | None = None
+                   ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         text = value.text
         line, col = value.span.line, value.span.col
         if value.block:
             text, line, col = _dedent_block(value)
         try:
             code = compile_value(text, value.span.path, line, col)
-            return eval(code, self.ns)
+            return eval(code, self.ns if scope is None else scope)
         except Exception as exc:
             raise self.user_error(exc, value.span) from None
 
-    def compile_function(self, header: str, value: Value, name: str) -> Any:
+    def compile_function(self, header: str, value: Value, name: str,
+                         scope: dict[str, Any] | None = None) -> Any:
         if value.block:
             body, line = _strip_leading_blank(value.text, value.span.line)
         else:
@@ -232,7 +244,7 @@ class _Loader:
         except SyntaxError as exc:
             raise self.user_error(exc, value.span) from None
         local: dict[str, Any] = {}
-        exec(code, self.ns, local)
+        exec(code, self.ns if scope is None else scope, local)
         return local[name]
 
     # -- top-level keywords ----------------------------------------------------------------
@@ -293,7 +305,7 @@ class _Loader:
             self.wf.localrules.update(names)
 
     # -- rules -------------------------------------------------------------------------------
-    def define_rule(self, decl: RuleDecl) -> None:
+    def define_rule(self, decl: RuleDecl, scope: dict[str, Any] | None = None) -> None:
         directives: dict[str, Directive] = {}
         for d in decl.directives:
             if d.name in UNSUPPORTED:
@@ -320,23 +332,26 @@ class _Loader:
                              "last directive")
             directives[d.name] = d
 
-        self.anonymous += 1
-        name = decl.name or str(self.anonymous)
+        # Snakemake's name for an anonymous rule: its number among the rules defined so far.
+        name = decl.name or str(len(self.wf.rules) + 1)
         if "name" in directives:
-            name = _single_str("name", *self.eval_value(directives["name"].value), directives["name"].value.span)
+            name = _single_str("name", *self.eval_value(directives["name"].value, scope),
+                               directives["name"].value.span)
         if name in self.rule_spans:
             first = self.rule_spans[name]
             raise WorkflowError(f"two rules are named '{name}' (the first is at {first})", decl.name_span)
         rule = Rule(name=name, span=decl.span, checkpoint=decl.keyword == "checkpoint",
                     index=len(self.wf.rules))
         rule.spans = {k: d.value.span for k, d in directives.items()}
+        if decl.docstring is not None:
+            rule.docstring = ast.literal_eval(decl.docstring)
         for key, d in directives.items():
             if key in BODIES or key == "name":
                 continue
-            self.set_directive(rule, key, d.value)
+            self.set_directive(rule, key, d.value, scope)
         for key in BODIES:
             if key in directives:
-                rule.body = self.make_body(rule, key, directives[key].value)
+                rule.body = self.make_body(rule, key, directives[key].value, scope)
         self.check_wildcards(rule)
         self.rule_spans[name] = decl.name_span
         self.wf.rules[name] = rule
@@ -344,8 +359,9 @@ class _Loader:
             self.wf.localrules.add(name)
         register_rule(self.ns, rule)
 
-    def set_directive(self, rule: Rule, key: str, value: Value) -> None:
-        args, kwargs = self.eval_value(value)
+    def set_directive(self, rule: Rule, key: str, value: Value,
+                      scope: dict[str, Any] | None = None) -> None:
+        args, kwargs = self.eval_value(value, scope)
         span = value.span
         if key in ("input", "output", "log", "benchmark"):
             args, kwargs = fspaths(args), fspaths(kwargs)
@@ -379,12 +395,13 @@ class _Loader:
                 raise LoadError(f"{key} must be True or False, got {val!r}", span)
             setattr(rule, key, val)
 
-    def make_body(self, rule: Rule, kind: str, value: Value) -> Body:
+    def make_body(self, rule: Rule, kind: str, value: Value,
+                  scope: dict[str, Any] | None = None) -> Body:
         if kind == "run":
-            func = self.compile_function(RUN_HEADER, value, "__rulekit_run__")
+            func = self.compile_function(RUN_HEADER, value, "__rulekit_run__", scope)
             text = value.text
             return Body("run", value.span, text, hashing.code_hash("run", text), func=func)
-        args, kwargs = self.eval_value(value)
+        args, kwargs = self.eval_value(value, scope)
         text = _single_str(kind, args, kwargs, value.span)
         if kind == "shell":
             return Body("shell", value.span, text, hashing.code_hash("shell", text), command=text)

@@ -237,6 +237,7 @@ class Rule:
     default_target: bool = False
     localrule: bool = False
     body: Body | None = None
+    docstring: str | None = None
     # Where each directive was written, for errors that point at it.
     spans: dict[str, Span] = field(default_factory=dict)
     # Filled by the loader once the rule is complete:

@@ -96,31 +96,62 @@ class _Builder:
 
     def chunk(self, stmts: list[Tree]) -> PyChunk:
         first = _first(stmts[0])
-        return PyChunk(self.lines(first, _last(stmts[-1])), Span(self.path, first.line, 1))
+        rules = [self.rule(t) for stmt in stmts for t in _nested_rules(stmt)]
+        return PyChunk(self.lines(first, _last(stmts[-1])), Span(self.path, first.line, 1),
+                       rules)
 
     def rule(self, tree: Tree) -> RuleDecl:
-        kw, name, _colon, *directives = tree.children
+        kw, name, _colon, *rest = tree.children
+        doc = None
+        if rest and isinstance(rest[0], Tree) and rest[0].data == "docstring":
+            doc = str(rest.pop(0).children[0])
+        elif rest and rest[0] is None:       # the optional docstring's placeholder
+            rest.pop(0)
         return RuleDecl(
             keyword=str(kw),
             name=str(name) if name is not None else None,
             span=self.span(kw),
             name_span=self.span(name if name is not None else kw),
-            directives=[self.directive(d) for d in directives],
+            directives=[self.directive(d) for d in rest],
+            end_line=_last(tree).end_line or 0,
+            docstring=doc,
         )
 
     def directive(self, tree: Tree) -> Directive:
         name, _colon, value = tree.children
-        return Directive(str(name), self.span(name), self.value(value))
+        return Directive(str(name), self.span(name), self.value(value, f"{name}:"))
 
     def keyword(self, tree: Tree) -> Keyword:
         name, _colon, value = tree.children
-        return Keyword(str(name), self.span(name), self.value(value))
+        return Keyword(str(name), self.span(name), self.value(value, f"{name}:"))
 
-    def value(self, tree: Tree) -> Value:
+    def value(self, tree: Tree, where: str) -> Value:
+        for stmt in tree.children:
+            for nested in _nested_rules(stmt) if isinstance(stmt, Tree) else ():
+                kw = _first(nested)
+                raise RulesSyntaxError(
+                    f"a {kw} cannot be defined inside '{where}' (rules may stand in "
+                    "if/for/def blocks at the top level)", self.span(kw))
         first, last = _first(tree), _last(tree)
         if tree.data == "inline_value":
             return Value(self.text[first.start_pos:last.end_pos], self.span(first), False)
         return Value(self.lines(first, last), self.span(first), True)
+
+
+def _nested_rules(stmt: Tree) -> list[Tree]:
+    """The `rule` trees inside a pystmt's blocks, in file order (rules do not nest)."""
+    found: list[Tree] = []
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        for child in reversed(node.children):
+            if isinstance(child, Tree):
+                if child.data == "rule":
+                    found.append(child)
+                elif child.data == "pystmt":
+                    stack.append(child)
+    found.sort(key=lambda t: _first(t).start_pos or 0)
+    return found
 
 
 # ---------------------------------------------------------------------- lark errors -> text
@@ -194,18 +225,21 @@ def _token_error(err: UnexpectedToken, text: str) -> tuple[str, int, int]:
             return (f"invalid rule name {name!r}: a rule name must be a Python identifier",
                     top.line, top.column)
         if _is(top, "COLON"):
-            return (f"unexpected {_describe(tok)} after '{shown}:'; directives go on the "
-                    f"indented lines below it"), *at
+            return (f"unexpected {_describe(tok)} after '{shown}:'; expected a directive "
+                    "('NAME: value') here or on the indented lines below"), *at
         if _is(top, "_NL"):
             return f"expected an indented block of directives after '{shown}:'", \
                 kw.line, kw.column
+    if tok.type == "RULE" and any(_is(t, "RULE") for t in stack):
+        return (f"a {tok} cannot be defined inside another rule "
+                f"('{_enclosing_rule(stack)}')"), *at
     if _is(top, "_NL") and len(stack) >= 3 and _is(stack[-2], "COLON") \
             and _is(stack[-3], "NAME", "KEYWORD"):
         colon = stack[-2]
         return f"expected a value after '{stack[-3]}:'", colon.end_line, colon.end_column
     if _is(top, "NAME") and set(err.expected) == {"COLON"}:
         return f"expected ':' after directive name '{top}'", *at
-    if "NAME" in err.expected and set(err.expected) <= {"NAME", "_DEDENT"}:   # a rule body
+    if "NAME" in err.expected and set(err.expected) <= {"NAME", "_DEDENT", "STRING"}:  # a rule body
         return (f"expected a directive ('NAME: value') in '{_enclosing_rule(stack)}', "
                 f"found {_describe(tok)}"), *at
     return f"unexpected {_describe(tok)}", *at

@@ -18,11 +18,13 @@ __all__ = ["PyChunk", "Value", "Directive", "RuleDecl", "Keyword", "Module"]
 class PyChunk:
     """Consecutive top-level Python statements: whole lines, verbatim (ends with "\\n").
 
-    `span.line` is the first line, `span.col` is 1.
+    `span.line` is the first line, `span.col` is 1. `rules` are the rules that stand inside
+    the statements' blocks (`if`/`for`/`def`), in file order; their lines are part of `text`.
     """
 
     text: str
     span: Span
+    rules: list[RuleDecl] = field(default_factory=list)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class RuleDecl:
     """`rule NAME:` / `rule:` / `checkpoint NAME:` with its directives in file order.
 
     `span` points at the keyword; `name_span` at the name (or the keyword if anonymous).
+    `end_line` is the rule's last line; `docstring` the source of its docstring, if any.
     """
 
     keyword: str              # "rule" or "checkpoint"
@@ -63,6 +66,8 @@ class RuleDecl:
     span: Span
     name_span: Span
     directives: list[Directive] = field(default_factory=list)
+    end_line: int = 0
+    docstring: str | None = None
 
 
 @dataclass

@@ -255,21 +255,36 @@ ERRORS = [
     ("rule my-rule:\n    input: 'x'\n",
      "R:1:6: error: invalid rule name 'my-rule': a rule name must be a Python identifier\n"
      '    rule my-rule:\n         ^'),
-    ("rule a: input: 'x'\n",
-     "R:1:9: error: unexpected 'input' after 'rule a:'; directives go on the indented lines below it\n"
-     "    rule a: input: 'x'\n            ^"),
+    ("rule a: 'x'\n",
+     "R:1:9: error: unexpected \"'x'\" after 'rule a:'; expected a directive ('NAME: value') here or on the indented lines below\n"
+     "    rule a: 'x'\n            ^"),
     ("rule a:\n    input:\n    output: 'x'\n",
      "R:2:11: error: expected a value after 'input:'\n"
      '        input:\n              ^'),
     ('include:\n',
      "R:1:9: error: expected a value after 'include:'\n"
      '    include:\n            ^'),
-    ("rule a:\n    'x'\n",
-     'R:2:5: error: expected a directive (\'NAME: value\') in \'rule a\', found "\'x\'"\n'
+    ("rule a:\n    'doc'\n    'x'\n",
+     'R:3:5: error: expected a directive (\'NAME: value\') in \'rule a\', found "\'x\'"\n'
      "        'x'\n        ^"),
+    ("rule a:\n    42\n",
+     "R:2:5: error: expected a directive ('NAME: value') in 'rule a', found '42'\n"
+     "        42\n        ^"),
     ("rule a:\n    input: 'x'\n    rule b:\n        input: 'y'\n",
-     "R:3:5: error: 'rule' must be at the top level (not indented)\n"
+     "R:3:5: error: a rule cannot be defined inside another rule ('rule a')\n"
      '        rule b:\n        ^'),
+    ("for i in x:\n    rule a:\n        checkpoint b:\n            input: 'y'\n",
+     "R:3:9: error: a checkpoint cannot be defined inside another rule ('rule a')\n"
+     '            checkpoint b:\n            ^'),
+    ("rule a:\n    run:\n        if x:\n            rule b:\n                input: 'y'\n",
+     "R:4:13: error: a rule cannot be defined inside 'run:' (rules may stand in if/for/def blocks at the top level)\n"
+     '                rule b:\n                ^'),
+    ("onstart:\n    for i in x:\n        rule:\n            input: 'y'\n",
+     "R:3:9: error: a rule cannot be defined inside 'onstart:' (rules may stand in if/for/def blocks at the top level)\n"
+     '            rule:\n            ^'),
+    ("rule a:\n    run:\n        rule b:\n            input: 'y'\n",
+     "R:3:9: error: a rule cannot be defined inside another rule ('rule a')\n"
+     '            rule b:\n            ^'),
     ('x = 1\ny = 2 \\\n',
      'R:2:7: error: unexpected end of file after line continuation character\n'
      '    y = 2 \\\n          ^'),
