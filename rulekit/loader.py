@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import copy
 import difflib
-import json
 import os
 import re
 import sys
-import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import hashing, nested
+from . import hashing, nested, usererrors
+from .configfile import deep_merge, read_config
 from .errors import LoadError, RulesSyntaxError, WorkflowError
 from .model import AnnotatedPath, Body, Rule, Unpack, Workflow
 from .namespace import make_namespace, register_rule
@@ -53,18 +49,6 @@ _UNSUPPORTED_LINE = re.compile(
 RUN_HEADER = ("def __rulekit_run__(input, output, params, wildcards, threads, resources, log,"
               " config, rule, jobid):")
 HANDLER_HEADER = "def __rulekit_handler__(log=None):"
-
-
-def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """Merge `extra` into `base` in place, recursing into nested dicts.
-
-    Values are copied, so later merges into `base` never alter `extra` (the overrides are
-    merged again after every configfile: statement)."""
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            deep_merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
 
 
 @contextlib.contextmanager
@@ -101,7 +85,7 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
         # that order: they are re-applied after each statement (Snakemake's precedence).
         overrides: dict[str, Any] = {}
         for cf in configfiles:
-            deep_merge(overrides, _read_config(os.path.abspath(cf), None))
+            deep_merge(overrides, read_config(os.path.abspath(cf), None))
         deep_merge(overrides, dict(config or {}))
         loader = _Loader(wf, overrides)
         loader.replace_config = replace_config and bool(configfiles)
@@ -156,42 +140,14 @@ class _Loader:
     def load_configfile(self, path: str, span: Span | None) -> None:
         if self.replace_config:
             return
-        deep_merge(self.wf.config, _read_config(path, span))
+        deep_merge(self.wf.config, read_config(path, span))
 
     def apply_overrides(self) -> None:
         deep_merge(self.wf.config, self.overrides)
 
     # -- user code -----------------------------------------------------------------------
     def user_error(self, exc: BaseException, fallback: Span) -> WorkflowError:
-        """Turn an exception from the user's code into an error at the user's line."""
-        if isinstance(exc, WorkflowError):
-            if exc.span is None:        # raised by a helper (shell.executable...): locate it
-                exc.span = self.user_span(exc, fallback)[0]
-            return exc
-        if isinstance(exc, SyntaxError):
-            if exc.filename in self.wf.files and exc.lineno:
-                span = Span(exc.filename, exc.lineno, max(exc.offset or 1, 1))
-            else:
-                span = fallback
-            return RulesSyntaxError(f"invalid Python: {exc.msg}", span)
-        span, raised_in = self.user_span(exc, fallback)
-        facts = [("raised in", raised_in)] if raised_in else []
-        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return LoadError(message, span, facts=facts)
-
-    def user_span(self, exc: BaseException, fallback: Span) -> tuple[Span, str | None]:
-        """The innermost rule-file line of `exc`'s traceback, and the code it called there
-        (outside rulekit) that raised, if any."""
-        span = fallback
-        raised_in = None
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if frame.filename in self.wf.files and frame.lineno:
-                col = getattr(frame, "colno", None)
-                span = Span(frame.filename, frame.lineno, (col + 1) if col is not None else 1)
-                raised_in = None
-            elif not frame.filename.startswith(os.path.dirname(__file__)):
-                raised_in = f"{frame.filename}:{frame.lineno}"
-        return span, raised_in
+        return usererrors.user_error(exc, fallback, self.wf.files)
 
     def exec_chunk(self, chunk: PyChunk) -> None:
         text = chunk.text
@@ -457,30 +413,6 @@ class _Loader:
                         f"wildcard {{{missing[0]}}} in {key} {path!r} does not appear in the output",
                         rule.spans[key],
                         hint="every wildcard must be determined by the output; use {{ }} for a literal brace")
-
-
-def _read_config(path: str, span: Span | None) -> dict[str, Any]:
-    shown = os.path.relpath(path) if span is not None else path
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError:
-        raise LoadError(f"config file not found: {shown}", span,
-                        facts=[("looked for", path)]) from None
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except json.JSONDecodeError as err:
-        raise LoadError(f"config file {shown} is not valid JSON: {err.msg} "
-                        f"(line {err.lineno}, column {err.colno})", span) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise LoadError(f"config file {shown} is not valid YAML: {problem}{where}", span) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise LoadError(f"config file {path} must hold a mapping at the top, not {type(data).__name__}", span)
-    return data
 
 
 def _check_unsupported_statement(path: str, line: int | None) -> None:
