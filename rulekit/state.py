@@ -36,7 +36,8 @@ __all__ = ["StateRecorder", "summary_rows", "summary_frame", "provenance",
 
 _SCALARS = frozenset((str, int, float, bool, type(None), ShellText))
 
-STATUSES = ("ok", "missing", "incomplete", "would rerun", "no record", "input missing")
+STATUSES = ("ok", "missing", "incomplete", "would rerun", "no record", "input missing",
+            "temp removed")
 
 
 def _iso(t: float | None) -> str | None:
@@ -218,7 +219,8 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
     """Every known output, the targets' DAG first (in job order) then the store's other
     records (sorted): path, exists, rule, job, last_run, status, reasons.
 
-    status is "incomplete" (a marker is set), "missing", "input missing" (exists, but the
+    status is "incomplete" (a marker is set), "missing", "temp removed" (a temp() output that
+    was made, then removed after use, and need not be made again), "input missing" (exists, but the
     rule that makes it cannot run: one of its inputs is missing), "would rerun", "no record"
     (exists, up to date by timestamps, never recorded) or "ok". The plan's warnings are added to
     `warnings` when given. Store records the current rule file
@@ -255,7 +257,9 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
         if path in incomplete:
             status = "incomplete"
         elif not exists:
-            status = "missing"
+            status = ("temp removed" if record is not None and job is not None and not texts
+                      and any(o == path and has_flag(o, "temp") for o in job.output)
+                      else "missing")
         elif path in hidden:
             status, texts = "input missing", [hidden[path]]
         elif texts and job is not None:

@@ -4,6 +4,7 @@ modes, the second must plan nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -216,6 +217,9 @@ def test_plain_temp_chain_settles_and_reruns_when_its_source_changes(tmp_path: P
     plan = rulekit(wf, "plan")
     assert plan.stdout == NOTHING, plan.stdout   # not "input files changed: added mid.txt"
     nothing_to_do(wf)
+    rows = json.loads(rulekit(wf, "summary", "--format", "json").stdout)["outputs"]
+    assert {r["path"]: r["status"] for r in rows} == {"mid.txt": "temp removed",
+                                                      "final.txt": "ok"}
     _age(wf, "final.txt")
     (wf / "raw.txt").write_text("two\n")
     plan = rulekit(wf, "plan")
@@ -272,12 +276,13 @@ CHECKPOINT_TEMP = """
         input: "agg.txt", "other.txt"
 
     checkpoint split:
+        input: "n.txt"
         output: directory("parts")
-        shell: "sleep 0.5; mkdir {output}; echo 1 > {output}/p1; echo 2 > {output}/p2"
+        shell: "sleep 0.5; mkdir {output}; for i in $(seq $(cat {input})); do echo $i > {output}/p$i; done"
 
     rule hdr:
         output: temp("hdr.txt")
-        shell: "echo header > {output}"
+        shell: "echo header > {output}; echo hdr >> runs.log"
 
     rule other:
         input: "hdr.txt"
@@ -297,10 +302,17 @@ CHECKPOINT_TEMP = """
 
 def test_temp_needed_by_a_job_waiting_for_a_checkpoint(tmp_path: Path) -> None:
     """`other` reads hdr.txt long before the checkpoint is done; the temp must stay until
-    the re-plan after the checkpoint shows that `agg` reads it too."""
-    wf = workflow(tmp_path, "import os\n" + textwrap.dedent(CHECKPOINT_TEMP))
+    the re-plan after the checkpoint shows that `agg` reads it too. In a later run, the
+    removed temp is made again when only the re-plan shows a reader that runs."""
+    wf = workflow(tmp_path, "import os\n" + textwrap.dedent(CHECKPOINT_TEMP), n_txt="2\n")
     run_ok(wf)
     assert (wf / "agg.txt").read_text() == "header\n1\n2\n"
+    assert not (wf / "hdr.txt").exists()
+    nothing_to_do(wf)
+    (wf / "n.txt").write_text("3\n")
+    run_ok(wf)
+    assert (wf / "agg.txt").read_text() == "header\n1\n2\n3\n"
+    assert (wf / "runs.log").read_text() == "hdr\nhdr\n"
     assert not (wf / "hdr.txt").exists()
     nothing_to_do(wf)
 
