@@ -1,0 +1,5 @@
+rule extra:
+    output:
+        Path("out") / "extra.txt",
+    shell:
+        "echo extra > {output}"
