@@ -15,9 +15,9 @@ import os
 from collections.abc import Iterator
 from typing import IO, Any
 
-from .model import NamedList
+from .model import AnnotatedPath, NamedList
 
-__all__ = ["IOPath", "IOList", "io_list"]
+__all__ = ["IOPath", "IOList", "io_list", "fspaths"]
 
 _MB = 1024 * 1024
 
@@ -128,3 +128,24 @@ def io_list(items: Any) -> IOList:
         return items
     names = items.names() if isinstance(items, NamedList) else None
     return IOList([_wrap(p) for p in items], names)
+
+
+def fspaths(value: Any) -> Any:
+    """pathlib.Path (any os.PathLike) -> str, inside lists, tuples and dicts too; a trailing
+    slash is dropped (`directory("out/")` is "out"), as Snakemake does."""
+    if isinstance(value, str):
+        if len(value) > 1 and value.endswith("/") and "{" not in value[-2:]:
+            stripped = value.rstrip("/") or "/"
+            return AnnotatedPath(stripped, value.flags) if isinstance(value, AnnotatedPath) \
+                else stripped
+        return value
+    if callable(value):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(fspaths(v) for v in value) if type(value) in (list, tuple) else \
+            [fspaths(v) for v in value]
+    if isinstance(value, dict):
+        return {k: fspaths(v) for k, v in value.items()}
+    return value

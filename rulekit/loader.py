@@ -21,7 +21,8 @@ from typing import Any
 from . import hashing, nested, usererrors
 from .configfile import deep_merge, read_config
 from .errors import LoadError, RulesSyntaxError, WorkflowError
-from .model import AnnotatedPath, Body, Rule, Unpack, Workflow
+from .iopaths import fspaths
+from .model import Body, Rule, Unpack, Workflow
 from .namespace import make_namespace, register_rule
 from .parser import parse
 from .patterns import Pattern, WildcardError, wildcard_names
@@ -456,27 +457,6 @@ def _single(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span)
     if kwargs or len(args) != 1:
         raise LoadError(f"{key} takes exactly one value", span)
     return args[0]
-
-
-def fspaths(value: Any) -> Any:
-    """pathlib.Path (any os.PathLike) -> str, inside lists, tuples and dicts too; a trailing
-    slash is dropped (`directory("out/")` is "out"), as Snakemake does."""
-    if isinstance(value, str):
-        if len(value) > 1 and value.endswith("/") and "{" not in value[-2:]:
-            stripped = value.rstrip("/") or "/"
-            return AnnotatedPath(stripped, value.flags) if isinstance(value, AnnotatedPath) \
-                else stripped
-        return value
-    if callable(value):
-        return value
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(fspaths(v) for v in value) if type(value) in (list, tuple) else \
-            [fspaths(v) for v in value]
-    if isinstance(value, dict):
-        return {k: fspaths(v) for k, v in value.items()}
-    return value
 
 
 def _single_str(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span) -> str:

@@ -89,7 +89,7 @@ def _read_pyproject(start: str) -> dict[str, Any]:
 
 def _as_items(value: Any) -> list[str]:
     if isinstance(value, Mapping):
-        items = []
+        items: list[str] = []
         for k, v in value.items():
             if isinstance(v, Mapping):   # set-resources: {rule: {mem_mb: 100}} -> rule:mem_mb=100
                 items.extend(f"{k}:{k2}={v2}" for k2, v2 in v.items())
