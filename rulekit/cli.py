@@ -400,18 +400,21 @@ def clean(file: str | None, directory: str | None, config_items: tuple[str, ...]
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     with api.working_directory(wf.workdir):
         paths = clean_targets(wf.model, targets)
-        for path in paths:
-            click.echo(f"{'would remove' if dry_run else 'removed'} {path}")
-        if not dry_run and paths:
+        if dry_run or not paths:
+            for path in paths:
+                click.echo(f"would remove {path}")
+        else:
             from .locks import OutputLock
 
             # The same lock as a run writing these files: never pull a file from under a
-            # live run that writes or reads it.
+            # live run that writes or reads it (exit 3 then, nothing removed).
             with OutputLock(wf.workdir, paths, sys.argv):
                 remove_paths(paths)
                 prune_empty_folders(paths)
                 with wf.open_store() as store:
                     store.remove(paths)
+            for path in paths:
+                click.echo(f"removed {path}")
     if not paths:
         click.echo("Nothing to clean.")
 

@@ -282,3 +282,20 @@ def test_store_deleted_during_run(tmp_path: Path, trial: int) -> None:
     (tmp_path / "hang").unlink()
     ok(rk(tmp_path, "run", "--cores", "1"))
     assert (tmp_path / "final.txt").read_text() == "part1\npart2\n"
+
+
+def test_clean_waits_for_no_one_and_removes_nothing_a_run_reads(tmp_path: Path) -> None:
+    write(tmp_path, "Rulesfile", READER)
+    (tmp_path / "go-a").touch()
+    ok(rk(tmp_path, "run", "a.txt"))
+    with rk_bg(tmp_path, "run", "b.txt", "--cores", "1") as reader:   # reads a.txt
+        wait_for(lambda: (tmp_path / "b-started").exists())
+        res = rk(tmp_path, "clean", "a.txt", timeout=30)
+        assert res.returncode == 3, res.stdout + res.stderr
+        assert "error: outputs are being read by another rulekit run" in res.stderr
+        assert res.stdout == ""
+        assert (tmp_path / "a.txt").read_text() == "a1\na2\n"
+        (tmp_path / "go-b").touch()
+        out, err = reader.communicate(timeout=30)
+        assert reader.returncode == 0, out + err
+    assert (tmp_path / "b.txt").read_text() == "a1\na2\n"
