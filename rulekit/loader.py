@@ -81,7 +81,8 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
         raise LoadError(f"working directory not found: {wf.workdir}")
     if cores is not None:
         wf.cores = cores
-    with working_directory(wf.workdir), compat_imports():
+    wf.namespace = make_namespace(wf)
+    with working_directory(wf.workdir), compat_imports(wf.namespace["shell"]):
         # --configfile files and --config items override every configfile: statement, in
         # that order: they are re-applied after each statement (Snakemake's precedence).
         overrides: dict[str, Any] = {}
@@ -111,7 +112,7 @@ class _Loader:
     def __init__(self, wf: Workflow, overrides: dict[str, Any]) -> None:
         self.wf = wf
         self.overrides = overrides
-        self.ns = wf.namespace = make_namespace(wf)
+        self.ns = wf.namespace
         self.ns["__rulekit_args__"] = lambda *args, **kwargs: (args, kwargs)
         self.rule_spans: dict[str, Span] = {}
         self.replace_config = False

@@ -1,12 +1,12 @@
 """`import snakemake` for Snakefiles when Snakemake itself is not installed.
 
 Snakefiles often start with `from snakemake.utils import min_version` or read
-`snakemake.__version__`. While rulekit loads a rule file (and while it runs a `script:`),
-`compat_imports()` puts a finder at the end of `sys.meta_path` that answers imports of
-`snakemake`, `snakemake.utils`, `snakemake.io`, `snakemake.exceptions` and
-`snakemake.logging` with small modules built from rulekit's own helpers. It does so only if
-no real Snakemake can be imported (checked once per process), so an installed Snakemake is
-never shadowed; being last on `sys.meta_path`, it also never hides any other module.
+`snakemake.__version__`. While rulekit loads a rule file, `compat_imports()` puts a finder
+at the end of `sys.meta_path` that answers imports of `snakemake`, `snakemake.utils`,
+`snakemake.io`, `snakemake.exceptions`, `snakemake.logging` and `snakemake.shell` with
+small modules built from rulekit's own helpers. It does so only if no real Snakemake can be
+imported (checked once per process), so an installed Snakemake is never shadowed; being
+last on `sys.meta_path`, it also never hides any other module.
 """
 
 from __future__ import annotations
@@ -46,8 +46,11 @@ __all__ = ["compat_imports", "SNAKEMAKE_VERSION", "validate", "min_version"]
 # reads as under rulekit (rulekit's own version is rulekit.__version__).
 SNAKEMAKE_VERSION = "9.0.0"
 _MODULES = ("snakemake", "snakemake.utils", "snakemake.io", "snakemake.exceptions",
-            "snakemake.logging")
+            "snakemake.logging", "snakemake.shell")
 _real: list[bool] = []
+# The `shell` of the workflow being loaded: `from snakemake import shell` and
+# `from snakemake.shell import shell` give it (the modules stay cached between loads).
+_current_shell: list[Any] = [None]
 
 
 def min_version(version: str) -> None:
@@ -172,6 +175,7 @@ def _build(name: str) -> types.ModuleType:
     if name == "snakemake":
         module.__path__ = []   # a package, so `import snakemake.utils` works
         module.__version__ = SNAKEMAKE_VERSION  # type: ignore[attr-defined]
+        module.shell = _current_shell[0]  # type: ignore[attr-defined]
     elif name == "snakemake.utils":
         module.__dict__.update(min_version=min_version, update_config=update_config,
                                validate=validate, available_cpu_count=available_cpu_count,
@@ -185,6 +189,8 @@ def _build(name: str) -> types.ModuleType:
         module.__dict__.update(WorkflowError=WorkflowError)
     elif name == "snakemake.logging":
         module.__dict__.update(logger=_snakefile_logger())
+    elif name == "snakemake.shell":
+        module.__dict__.update(shell=_current_shell[0])
     return module
 
 
@@ -193,8 +199,12 @@ class _Loader(importlib.abc.Loader):
         return _build(spec.name)
 
     def exec_module(self, module: types.ModuleType) -> None:
+        if module.__name__ == "snakemake":
+            # As Snakemake's package does: its `shell` is the callable, not the submodule
+            # (registered now so that a later `import snakemake.shell` does not rebind it).
+            sys.modules.setdefault("snakemake.shell", _build("snakemake.shell"))
         parent, _, child = module.__name__.rpartition(".")
-        if parent and parent in sys.modules:
+        if parent and parent in sys.modules and child != "shell":
             setattr(sys.modules[parent], child, module)
 
 
@@ -221,12 +231,17 @@ def _snakemake_installed() -> bool:
 
 
 @contextlib.contextmanager
-def compat_imports() -> Iterator[None]:
+def compat_imports(shell: Any = None) -> Iterator[None]:
     """While the block runs, `import snakemake...` finds the compatibility modules (unless
-    a real Snakemake is installed)."""
+    a real Snakemake is installed); their `shell` is the given workflow's."""
     if _snakemake_installed():
         yield
         return
+    _current_shell[0] = shell
+    for name in ("snakemake", "snakemake.shell"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None) == __file__:
+            module.shell = shell  # type: ignore[attr-defined]
     finder = _Finder()
     sys.meta_path.append(finder)
     try:
