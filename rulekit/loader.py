@@ -98,6 +98,16 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
     return wf
 
 
+def _docstring(source: str) -> str | None:
+    """A rule's docstring, as Python takes a function's: only a plain string literal is one
+    (an f-string or bytes first line is an expression that is thrown away)."""
+    try:
+        value = ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _apply_global_constraints(wf: Workflow) -> None:
     """A global `wildcard_constraints:` applies to every rule, also those defined above it
     (as in Snakemake): compile the output patterns again with the final set."""
@@ -220,6 +230,7 @@ class _Loader:
             self.wf.wildcard_constraints.update(_constraints(kwargs, args, kw.value.span))
             return
         path = _single_str(name, args, kwargs, kw.value.span)
+        _no_nul(name, path, kw.value.span)
         if name == "include":
             target = os.path.normpath(os.path.join(os.path.dirname(kw.span.path), path))
             if not os.path.isfile(target):
@@ -231,6 +242,8 @@ class _Loader:
             self.apply_overrides()
         elif name == "workdir":
             target = os.path.abspath(path)
+            if os.path.exists(target) and not os.path.isdir(target):
+                raise LoadError(f"workdir: {path} is a file, not a folder", kw.value.span)
             if not os.path.isdir(target):
                 os.makedirs(target, exist_ok=True)
             self.wf.workdir = target
@@ -302,7 +315,7 @@ class _Loader:
                     index=len(self.wf.rules))
         rule.spans = {k: d.value.span for k, d in directives.items()}
         if decl.docstring is not None:
-            rule.docstring = ast.literal_eval(decl.docstring)
+            rule.docstring = _docstring(decl.docstring)
         for key, d in directives.items():
             if key in BODIES or key == "name":
                 continue
@@ -384,6 +397,7 @@ class _Loader:
                 raise LoadError(f"output {str(path)!r} is listed twice in rule {rule.name}",
                                 out_span, hint="list each output once")
             seen.add(str(path))
+            _no_nul("output", path, out_span)
             try:
                 these = set(wildcard_names(path))
                 rule.output_patterns.append(Pattern(path, constraints))
@@ -406,6 +420,7 @@ class _Loader:
                     if key != "input" or not (callable(path) or isinstance(path, Unpack)):
                         raise LoadError(f"{key} items must be paths, got {type(path).__name__}", rule.spans[key])
                     continue
+                _no_nul(key, path, rule.spans[key])
                 try:
                     missing = [n for n in wildcard_names(path) if n not in rule.wildcard_names]
                 except WildcardError as err:
@@ -415,6 +430,11 @@ class _Loader:
                         f"wildcard {{{missing[0]}}} in {key} {path!r} does not appear in the output",
                         rule.spans[key],
                         hint="every wildcard must be determined by the output; use {{ }} for a literal brace")
+
+
+def _no_nul(key: str, path: str, span: Span) -> None:
+    if "\0" in path:   # no file name can hold one: every use of the path would fail
+        raise LoadError(f"{key} {path!r} holds a NUL character", span)
 
 
 def _check_unsupported_statement(path: str, line: int | None) -> None:
