@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from rulekit import __version__
-from rulekit.cli import cli
-from rulekit.cliargs import parse_config_items
-from rulekit.errors import UsageError
+from rulekit.core.errors import UsageError
+from rulekit.ui.cli import cli
+from rulekit.ui.cliargs import parse_config_items
 
 DATA = Path(__file__).parent / "data" / "everything"
 
@@ -109,7 +109,7 @@ def test_parse_config_items_as_snakemake_does():
 
 @pytest.mark.internal_error_expected
 def test_internal_error_is_one_line_without_traceback(tmp_path, monkeypatch):
-    import rulekit.cli as cli_module
+    import rulekit.ui.cli as cli_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
@@ -131,7 +131,7 @@ def test_internal_error_guard_sees_subprocesses(tmp_path, monkeypatch):
     log = tmp_path / "internal.log"
     env = {**os.environ, "RULEKIT_INTERNAL_ERROR_LOG": str(log)}
     env.pop("RULEKIT_DEBUG", None)
-    code = ("import rulekit.cli as c\n"
+    code = ("import rulekit.ui.cli as c\n"
             "def broken(*a, **k): raise RuntimeError('simulated bug')\n"
             "c.find_rule_file = broken\n"
             "c.cli(['check', '-d', '.'])\n")

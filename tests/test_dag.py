@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from rulekit.dag import build_dag
-from rulekit.errors import AmbiguousRuleError, CycleError, MissingInputError, UsageError
-from rulekit.fs import FileSystem
-from rulekit.model import AnnotatedPath, IncompleteCheckpoint, Rule, Unpack, Workflow
-from rulekit.patterns import Pattern
-from rulekit.source import Span
+from rulekit.core.errors import AmbiguousRuleError, CycleError, MissingInputError, UsageError
+from rulekit.core.model import AnnotatedPath, IncompleteCheckpoint, Rule, Unpack, Workflow
+from rulekit.core.patterns import Pattern
+from rulekit.core.source import Span
+from rulekit.planning.dag import build_dag
+from rulekit.planning.fs import FileSystem
 
 T0 = 1_700_000_000 * 10**9  # ns
 

@@ -5,12 +5,12 @@ import time
 
 import pytest
 
-from rulekit.errors import Interrupted
-from rulekit.executor import ExecOptions, execute
-from rulekit.model import Body, Job, NamedList, Rule, Workflow, flag
-from rulekit.namespace import make_namespace
-from rulekit.report import Reporter
-from rulekit.source import Span, compile_block
+from rulekit.core.errors import Interrupted
+from rulekit.core.model import Body, Job, NamedList, Rule, Workflow, flag
+from rulekit.core.source import Span, compile_block
+from rulekit.execution import ExecOptions, execute
+from rulekit.lang.namespace import make_namespace
+from rulekit.ui.runview import Reporter
 
 SPAN = Span("Rulesfile", 1)
 
@@ -256,7 +256,7 @@ def test_run_body_in_worker_with_traceback(net, tmp_path):
     err = result.failed[0].error
     assert f'File "{tmp_path / "Rulesfile"}", line 7, in rule a' in err
     assert "x = 1 / 0" in err and "ZeroDivisionError" in err
-    assert "rulekit/executor" not in err
+    assert "rulekit/execution" not in err
 
 
 def test_shell_inside_run_body(net, tmp_path):

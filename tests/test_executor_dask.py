@@ -188,7 +188,7 @@ def test_without_distributed_a_clear_error(tmp_path: Path) -> None:
             shell: "touch {output}"
         """)
     code = ("import sys; sys.modules['distributed'] = None; sys.argv = ['rulekit'] + sys.argv[1:];"
-            "from rulekit.cli import main; main()")
+            "from rulekit.ui.cli import main; main()")
     r = subprocess.run([sys.executable, "-c", code, "run", "--executor", "dask"], cwd=d,
                        text=True, capture_output=True, timeout=60, env=_env())
     assert r.returncode == 2, r.stderr
@@ -198,17 +198,17 @@ def test_without_distributed_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_rulekit_imports_without_distributed() -> None:
-    code = ("import sys; sys.modules['distributed'] = None; import rulekit, rulekit.cli, "
-            "rulekit.api, rulekit.executor; print('ok')")
+    code = ("import sys; sys.modules['distributed'] = None; import rulekit, rulekit.ui.cli, "
+            "rulekit.ui.api, rulekit.execution; print('ok')")
     r = subprocess.run([sys.executable, "-c", code], text=True, capture_output=True,
                        timeout=60, env=_env())
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
 def test_chunks_spread_over_free_slots_and_respect_batch_size(tmp_path: Path) -> None:
-    from rulekit.executor.base import Task
-    from rulekit.executor.dask import DaskRunner
-    from rulekit.model import NamedList, Workflow
+    from rulekit.core.model import NamedList, Workflow
+    from rulekit.execution.base import Task
+    from rulekit.execution.dask import DaskRunner
 
     wf = Workflow(path=str(tmp_path / "Rulesfile"), basedir=str(tmp_path), workdir=str(tmp_path))
     runner = DaskRunner(wf, client=None, slots=2, batch_size=10)

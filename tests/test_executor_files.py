@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from rulekit.executor import ExecOptions, execute
-from rulekit.loader import load
-from rulekit.plan import make_plan
-from rulekit.report import Reporter
-from rulekit.state import StateRecorder
-from rulekit.store import MetadataStore
+from rulekit.execution import ExecOptions, execute
+from rulekit.lang.loader import load
+from rulekit.planning.plan import make_plan
+from rulekit.state.recorder import StateRecorder
+from rulekit.state.store import MetadataStore
+from rulekit.ui.runview import Reporter
 
 RULES = '''\
 SAMPLES = ["x", "y"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_state_cli import ok, plan_json, rk, rk_bg, wait_for, write
 
-from rulekit.executor.procs import start_time
+from rulekit.execution.procs import start_time
 
 pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc"),
               pytest.mark.slow]
@@ -150,7 +150,7 @@ def test_kill9_orphan_ended_by_rerun(tmp_path: Path, trial: int) -> None:
 
 
 def test_orphan_check_spares_a_reused_pid(tmp_path: Path) -> None:
-    from rulekit.executor.procs import end_group
+    from rulekit.execution.procs import end_group
 
     me = os.getpid()
     assert end_group(me, os.getpgid(0), start_time(me)) is False     # never our own group

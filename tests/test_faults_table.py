@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from test_state_cli import ok, plan_json, rk, wait_for, write
 
-from rulekit.locks import lock_dir
+from rulekit.state.locks import lock_dir
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
 
@@ -240,7 +240,7 @@ def test_signal_during_startup(tmp_path: Path, sig: int, delay: float) -> None:
 # --------------------------------------------------------------------------- 17.8
 
 def test_store_fallback_says_what_the_next_run_redoes(tmp_path: Path, monkeypatch) -> None:
-    from rulekit import store as store_mod
+    from rulekit.state import store as store_mod
 
     monkeypatch.setattr(store_mod, "RETRY_PAUSES", (0.01, 0.01))
     seen: list[str] = []
@@ -267,7 +267,7 @@ def test_store_fallback_says_what_the_next_run_redoes(tmp_path: Path, monkeypatc
 def test_store_busy_once_is_retried(tmp_path: Path, monkeypatch) -> None:
     import threading
 
-    from rulekit import store as store_mod
+    from rulekit.state import store as store_mod
 
     monkeypatch.setattr(store_mod, "RETRY_PAUSES", (0.3, 0.3))
     seen: list[str] = []
@@ -312,12 +312,12 @@ def test_jobs_start_with_default_sigpipe(tmp_path: Path) -> None:
 def test_job_finished_in_the_wait_that_saw_the_signal_is_kept(tmp_path: Path) -> None:
     """The signal arrives in the very wait that returns the job's outcome: the job is done,
     its output kept and recorded, not cancelled."""
-    from rulekit.errors import Interrupted
-    from rulekit.executor import ExecOptions, execute
-    from rulekit.executor.pool import LocalRunner
-    from rulekit.loader import load
-    from rulekit.plan import make_plan
-    from rulekit.report import Reporter
+    from rulekit.core.errors import Interrupted
+    from rulekit.execution import ExecOptions, execute
+    from rulekit.execution.pool import LocalRunner
+    from rulekit.lang.loader import load
+    from rulekit.planning.plan import make_plan
+    from rulekit.ui.runview import Reporter
 
     write(tmp_path, "Rulesfile", textwrap.dedent("""
         rule all:

@@ -7,7 +7,7 @@ from typing import Any
 
 from test_dag import T0, touch
 
-from rulekit.fs import FakeFileSystem, FileStat, FileSystem
+from rulekit.planning.fs import FakeFileSystem, FileStat, FileSystem
 
 
 def test_stat_many_relative_to_root(tmp_path: Any, monkeypatch: Any) -> None:

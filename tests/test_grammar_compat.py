@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from rulekit.loader import load
+from rulekit.lang.loader import load
 
 
 def rulekit(folder, *args):

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from test_dag import chain_wf, touch
 
-from rulekit.dag import build_dag
-from rulekit.fs import FileSystem
-from rulekit.graphviz import render_graph
-from rulekit.plan import make_plan
+from rulekit.planning.dag import build_dag
+from rulekit.planning.fs import FileSystem
+from rulekit.planning.plan import make_plan
+from rulekit.ui.graphviz import render_graph
 
 
 def dag_of(root: Any) -> Any:

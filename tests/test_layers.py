@@ -1,7 +1,11 @@
-"""Imports flow one way: parse -> model -> dag -> plan -> execute -> store.
+"""Imports flow one way, package by package (docs/design.md, "The map").
 
-Each module may import only modules of its own layer or below it. The table is the
-architecture; a new module must be placed in it.
+    core  <-  lang  <-  planning  <-  state  <-  execution  <-  ui  <-  rulekit/__init__
+
+Every import counts, also those inside functions (lazy imports) and under TYPE_CHECKING:
+each file is parsed whole with `ast`. A module may import its own package and the
+packages ALLOWED lists for it, nothing else of rulekit. The package root (`rulekit`,
+i.e. `from .. import x`) is importable by nobody but `__main__`: it imports everything.
 """
 
 import ast
@@ -11,50 +15,91 @@ import rulekit
 
 PACKAGE = Path(rulekit.__file__).parent
 
-# layer number per module (lower layers never import higher ones)
-LAYERS = {
-    "errors": 0, "startsig": 0, "paramtext": 0, "source": 0, "hashing": 0, "patterns": 0, "syntax": 1, "records": 1, "grammar": 1,
-    "parser": 2, "model": 2, "iopaths": 2, "namespace": 3, "snakecompat": 3, "loader": 4, "fs": 4,
-    "dag": 5, "jobs": 5, "jobvalues": 5, "resolve_errors": 5, "reasons": 5, "triggers": 5, "plan": 6, "graphviz": 6, "planview": 7,
-    "shellfmt": 3, "shellcheck": 3, "store": 1, "locks": 1, "state": 7, "runguard": 8,
-    "executor": 8, "touching": 8, "overrides": 4, "report": 8, "console": 8, "api": 9, "cli": 10, "cliargs": 10, "profiles": 10, "__main__": 11,
-    "__init__": 12,
+PACKAGES = ("core", "lang", "planning", "state", "execution", "ui")
+
+# package -> the other packages it may import
+ALLOWED = {
+    "core": set(),
+    "lang": {"core"},
+    "planning": {"core"},                       # a loaded model only: no syntax, no store
+    "state": {"core", "lang", "planning"},
+    "execution": {"core", "lang", "planning", "state"},
+    "ui": {"core", "lang", "planning", "state", "execution"},
+    "<root>": set(PACKAGES),                    # rulekit/__init__.py, __main__.py
 }
-# Modules of the rule-file loader split out of loader.py (kept apart: fewer merge conflicts).
-LAYERS.update({"nested": 3, "configfile": 1, "usererrors": 1})
 
 
-def _module_name(path: Path) -> str:
+def _package_of(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0] if len(rel.parts) > 1 else "<root>"
+
+
+def _module_parts(path: Path) -> list[str]:
+    """['rulekit', 'planning', 'plan'] for planning/plan.py; a package's __init__ is the package."""
     rel = path.relative_to(PACKAGE).with_suffix("")
-    return rel.parts[0]
+    parts = ["rulekit", *rel.parts]
+    return parts[:-1] if parts[-1] == "__init__" else parts
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level >= 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
+def _imported(path: Path) -> set[str]:
+    """Absolute names of every rulekit module or package `path` imports, anywhere in it."""
+    here = _module_parts(path)
+    pkg = here if path.name == "__init__.py" else here[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "rulekit")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg[: len(pkg) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
             else:
-                found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rulekit"):
-            parts = node.module.split(".")
-            if len(parts) > 1:
-                found.add(parts[1])
+                target = node.module or ""
+            if target.split(".")[0] != "rulekit":
+                continue
+            if node.module is None or target == "rulekit" or target.count(".") == 1:
+                # `from . import x` / `from ..core import x`: x may be a module of that package
+                found.update(f"{target}.{a.name}" for a in node.names)
+            else:
+                found.add(target)
     return found
 
 
-def test_every_module_has_a_layer():
-    missing = {_module_name(p) for p in PACKAGE.rglob("*.py")} - set(LAYERS)
-    assert not missing, f"place these modules in LAYERS: {sorted(missing)}"
+def _target_package(name: str) -> str:
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[1] in PACKAGES:
+        return parts[1]
+    return "<root>"
+
+
+def test_every_module_is_in_a_package():
+    loose = sorted(p.name for p in PACKAGE.glob("*.py")
+                   if p.name not in ("__init__.py", "__main__.py"))
+    assert not loose, f"put these modules in a package ({', '.join(PACKAGES)}): {loose}"
+    unknown = sorted(p.name for p in PACKAGE.iterdir()
+                     if p.is_dir() and p.name not in PACKAGES and any(p.glob("*.py")))
+    assert not unknown, f"add these packages to ALLOWED and docs/design.md: {unknown}"
 
 
 def test_imports_point_down():
     bad = []
-    for path in PACKAGE.rglob("*.py"):
-        me = _module_name(path)
-        for other in _imports(path):
-            if other in LAYERS and other != me and LAYERS[other] > LAYERS[me]:
-                bad.append(f"{path.relative_to(PACKAGE)} imports {other}")
-    assert not bad, bad
+    for path in sorted(PACKAGE.rglob("*.py")):
+        me = _package_of(path)
+        for name in sorted(_imported(path)):
+            other = _target_package(name)
+            if other == me and me != "<root>":
+                continue
+            if other == "<root>" and path.name != "__main__.py" and me != "<root>":
+                bad.append(f"{path.relative_to(PACKAGE)} imports the package root ({name})")
+            elif other != "<root>" and other not in ALLOWED[me] and other != me:
+                bad.append(f"{path.relative_to(PACKAGE)} ({me}) imports {name} ({other})")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_check_sees_lazy_imports():
+    # The parser must find imports inside functions and relative ones two levels up.
+    probe = PACKAGE / "core" / "model.py"
+    names = _imported(probe)
+    assert names and all(n.startswith("rulekit.core.") for n in names)
+    lazy = PACKAGE / "lang" / "namespace.py"
+    assert "rulekit.core.shellfmt" in _imported(lazy)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rulekit.loader import load
-from rulekit.model import AnnotatedPath, FlaggedCallable, Unpack, Wildcards, has_flag
+from rulekit.core.model import AnnotatedPath, FlaggedCallable, Unpack, Wildcards, has_flag
+from rulekit.lang.loader import load
 
 DATA = Path(__file__).parent / "data" / "everything"
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rulekit.errors import RulekitError
-from rulekit.loader import load
+from rulekit.core.errors import RulekitError
+from rulekit.lang.loader import load
 
 CASES = [
     pytest.param(

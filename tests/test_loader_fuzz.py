@@ -6,8 +6,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rulekit.errors import RulekitError
-from rulekit.loader import load
+from rulekit.core.errors import RulekitError
+from rulekit.lang.loader import load
 
 DATA = Path(__file__).parent / "data" / "everything"
 BASE = (DATA / "Rulesfile").read_text()

@@ -1,4 +1,4 @@
-"""rulekit.locks: output-set locks across real processes."""
+"""rulekit.state.locks: output-set locks across real processes."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from rulekit.errors import LockError
-from rulekit.locks import OutputLock, lock_dir, unlock
+from rulekit.core.errors import LockError
+from rulekit.state.locks import OutputLock, lock_dir, unlock
 
 REPO = Path(__file__).resolve().parents[1]
 
 HOLDER = """
     import sys, time
-    from rulekit.locks import OutputLock
+    from rulekit.state.locks import OutputLock
     lock = OutputLock(sys.argv[1], sys.argv[2].split(","), ["rulekit", "run", "holder"])
     lock.acquire()
     print("locked", flush=True)

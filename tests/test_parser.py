@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
-from rulekit.errors import RulesSyntaxError
-from rulekit.parser import parse
-from rulekit.source import Span
-from rulekit.syntax import Directive, Keyword, Module, PyChunk, RuleDecl, Value
+from rulekit.core.errors import RulesSyntaxError
+from rulekit.core.source import Span
+from rulekit.lang.parser import parse
+from rulekit.lang.syntax import Directive, Keyword, Module, PyChunk, RuleDecl, Value
 
 P = "parser_test.rules"  # a name no other test uses: parse() registers its text
 
@@ -304,7 +304,7 @@ def test_syntax_errors(text: str, shown: str) -> None:
 
 
 def test_grammar_cache_builds_loads_and_survives_corruption(tmp_path, monkeypatch) -> None:
-    from rulekit import grammar
+    from rulekit.lang import grammar
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     expected = parse(EVERYTHING, P)

@@ -1,6 +1,6 @@
 import pytest
 
-from rulekit.patterns import (
+from rulekit.core.patterns import (
     Pattern,
     WildcardError,
     expand,

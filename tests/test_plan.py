@@ -11,12 +11,11 @@ from typing import Any
 import pytest
 from test_dag import T0, chain_wf, make_rule, make_wf, touch
 
-from rulekit.errors import ProtectedOutputError, UsageError
-from rulekit.fs import FakeFileSystem, FileSystem
-from rulekit.model import AnnotatedPath, IncompleteCheckpoint
-from rulekit.plan import job_params, make_plan
-from rulekit.planview import render_plan_text
-from rulekit.reasons import (
+from rulekit.core.errors import ProtectedOutputError, UsageError
+from rulekit.core.model import AnnotatedPath, IncompleteCheckpoint
+from rulekit.planning.fs import FakeFileSystem, FileSystem
+from rulekit.planning.plan import job_params, make_plan
+from rulekit.planning.reasons import (
     CodeChanged,
     Forced,
     InputNewer,
@@ -27,6 +26,7 @@ from rulekit.reasons import (
     WaitingForCheckpoint,
     format_ns,
 )
+from rulekit.ui.planview import render_plan_text
 
 
 def plan_of(wf: Any, targets: Any = (), **kw: Any) -> Any:
@@ -270,7 +270,7 @@ def test_fake_filesystem_ticks(tmp_path: Any) -> None:
 
 # --------------------------------------------------------------------------- store triggers
 
-store_mod = pytest.importorskip("rulekit.store")
+store_mod = pytest.importorskip("rulekit.state.store")
 
 
 def record(path: str, job: Any, root: Any = None, **kw: Any) -> Any:
@@ -293,8 +293,8 @@ def test_store_triggers(tmp_path: Any) -> None:
     touch(tmp_path, "in.txt", "extra.txt", t=0)
     touch(tmp_path, "out.txt", t=1)
     wf = make_wf(tmp_path, make_rule("a", "out.txt", "in.txt", params=[("n", 2)]))
-    from rulekit.model import Body
-    from rulekit.source import Span
+    from rulekit.core.model import Body
+    from rulekit.core.source import Span
     wf.rules["a"].body = Body("shell", Span("Rulesfile", 2, 5), "echo", "hash-new")
     job = plan_of(wf, forceall=True).jobs[0].job
     with store_mod.MetadataStore(tmp_path) as store:
@@ -316,7 +316,7 @@ def test_store_triggers(tmp_path: Any) -> None:
 
 
 def test_checksum_early_cutoff(tmp_path: Any) -> None:
-    from rulekit.hashing import file_checksum
+    from rulekit.core.hashing import file_checksum
 
     (tmp_path / "in.txt").write_text("same\n")
     touch(tmp_path, "in.txt", t=5)

@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 from test_plan import MadeTemps
 
-from rulekit.errors import (
+from rulekit.core.errors import (
     AmbiguousRuleError,
     CycleError,
     MissingInputError,
     ProtectedOutputError,
     RulekitError,
 )
-from rulekit.loader import load
-from rulekit.plan import make_plan
-from rulekit.planview import render_plan_text
-from rulekit.reasons import format_ns
+from rulekit.lang.loader import load
+from rulekit.planning.plan import make_plan
+from rulekit.planning.reasons import format_ns
+from rulekit.ui.planview import render_plan_text
 
 T0 = 1_700_000_000
 

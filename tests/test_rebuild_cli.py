@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from rulekit.reasons import format_ns
+from rulekit.planning.reasons import format_ns
 
 RULES = """\
 rule all:

@@ -3,8 +3,14 @@ import subprocess
 
 import pytest
 
-from rulekit.model import NamedList
-from rulekit.shellfmt import ShellFormatError, format_command, format_message, job_names, shell_argv
+from rulekit.core.model import NamedList
+from rulekit.core.shellfmt import (
+    ShellFormatError,
+    format_command,
+    format_message,
+    job_names,
+    shell_argv,
+)
 
 
 def names(**over):

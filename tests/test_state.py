@@ -11,21 +11,16 @@ from typing import Any
 
 import pytest
 
-from rulekit.executor import ExecOptions, execute
-from rulekit.executor.base import JobResult
-from rulekit.hashing import file_checksum
-from rulekit.loader import load
-from rulekit.plan import make_plan
-from rulekit.report import Reporter
-from rulekit.state import (
-    StateRecorder,
-    clean_targets,
-    format_provenance,
-    provenance,
-    summary_frame,
-    summary_rows,
-)
-from rulekit.store import InputRecord, MetadataStore, OutputRecord
+from rulekit.core.hashing import file_checksum
+from rulekit.execution import ExecOptions, execute
+from rulekit.execution.base import JobResult
+from rulekit.lang.loader import load
+from rulekit.planning.plan import make_plan
+from rulekit.state.clean import clean_targets
+from rulekit.state.queries import format_provenance, provenance, summary_frame, summary_rows
+from rulekit.state.recorder import StateRecorder
+from rulekit.state.store import InputRecord, MetadataStore, OutputRecord
+from rulekit.ui.runview import Reporter
 
 CHAIN = """
 rule all:
@@ -123,7 +118,7 @@ def test_recorder_writes_full_records(proj: Any) -> None:
 
 
 def test_checksums_recorded_when_on(proj: Any) -> None:
-    from rulekit.hashing import file_checksum
+    from rulekit.core.hashing import file_checksum
 
     proj.run(checksums=True)
     rec = proj.store.get("b/x.txt")
@@ -235,7 +230,7 @@ def test_early_cutoff(proj: Any) -> None:
     wf = proj.wf()
     rec = StateRecorder(proj.store, wf, "r3", checksums=True)
     c = _job(wf, "c[s=x]")
-    from rulekit.reasons import UpstreamRuns
+    from rulekit.planning.reasons import UpstreamRuns
 
     upstream = [UpstreamRuns("b[s=x]")]
     assert rec.early_cutoff(c, upstream)  # nothing changed at all: the fast path
@@ -249,7 +244,7 @@ def test_early_cutoff(proj: Any) -> None:
     (proj.root / "b/x.txt").write_text("HELLO\nWORLD\n")
     assert not rec.early_cutoff(c, upstream)
     assert not StateRecorder(proj.store, wf, "r4").early_cutoff(c, upstream)
-    from rulekit.reasons import Forced
+    from rulekit.planning.reasons import Forced
 
     assert not rec.early_cutoff(c, [Forced("forceall")])
 

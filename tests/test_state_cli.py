@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from rulekit.locks import lock_dir
+from rulekit.state.locks import lock_dir
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
 

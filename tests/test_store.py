@@ -1,4 +1,4 @@
-"""rulekit.store (metadata.db) and rulekit.hashing (checksums and code hashes)."""
+"""rulekit.state.store (metadata.db) and rulekit.core.hashing (checksums and code hashes)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from rulekit import store as store_mod
-from rulekit.hashing import code_hash, file_checksum
-from rulekit.store import (
+from rulekit.core.hashing import code_hash, file_checksum
+from rulekit.state import store as store_mod
+from rulekit.state.store import (
     SCHEMA_VERSION,
     InputRecord,
     MetadataStore,
@@ -114,7 +114,7 @@ def test_incomplete_markers(tmp_path: Path) -> None:
 def test_incomplete_markers_survive_sigkill(tmp_path: Path) -> None:
     proc = run_py("""
         import sys, time
-        from rulekit.store import MetadataStore
+        from rulekit.state.store import MetadataStore
         s = MetadataStore(sys.argv[1])
         s.mark_incomplete(["out/big.txt", "out/other.txt"], "run-x")
         print("marked", flush=True)
@@ -192,7 +192,7 @@ def test_unwritable_dir_falls_back(tmp_path: Path) -> None:
 def test_two_processes_writing_concurrently(tmp_path: Path) -> None:
     code = """
         import sys
-        from rulekit.store import MetadataStore, OutputRecord
+        from rulekit.state.store import MetadataStore, OutputRecord
         who = sys.argv[2]
         s = MetadataStore(sys.argv[1], busy_timeout=30)
         for batch in range(40):

@@ -1,0 +1,501 @@
+"""The scheduler: runs a plan's jobs on a JobRunner within cores and resources.
+
+Per job the bookkeeping is constant: a counter of unfinished dependencies (no scans on
+completion), ready jobs in one heap per demand class (threads, resource demands) ordered by
+priority then longest remaining path, so picking the next job costs O(classes + log n).
+Tiny `run:` jobs are sent to a worker in batches sized by the rule's measured duration.
+
+    execute(workflow, plan_or_jobs, options) -> RunResult   (raises Interrupted on a signal)
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..core.errors import Interrupted, LoadError, RulekitError
+from ..core.jobvalues import evaluate_for_run, has_functions
+from ..core.model import Job, Workflow, has_flag
+from ..core.shellfmt import ShellFormatError
+from ..planning.jobs import priority_of
+from .base import (
+    ExecOptions,
+    JobResult,
+    Outcome,
+    RunReporter,
+    RunResult,
+    Task,
+    default_cores,
+    interrupted_text,
+)
+from .jobfiles import FileOps, failure_text, format_job, install_signals, make_task, remove_paths
+from .limits import check_limits, demand, over_limit
+from .stopping import Stopping
+
+__all__ = ["execute", "Scheduler"]
+
+_BATCH_TARGET_S = 0.02   # a batch of tiny run: jobs should take about this long
+
+
+def execute(workflow: Workflow, jobs: Iterable[Any], options: ExecOptions | None = None) -> RunResult:
+    """Run `jobs` (a Plan, PlannedJobs or Jobs, in any order; deps outside it count as done)."""
+    return Scheduler(workflow, options or ExecOptions()).run(jobs)
+
+
+def _as_jobs(items: Iterable[Any]) -> list[Job]:
+    return [getattr(x, "job", x) for x in items]
+
+
+def _key(job: Job) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return job.rule.name, tuple(sorted(job.wildcards.items()))
+
+
+class _JS:
+    """Scheduler state of one job."""
+
+    __slots__ = ("job", "remaining", "children", "lp", "status", "attempts", "result",
+                 "cls", "temp_inputs", "deadline", "error")
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.remaining = 0
+        self.children: list[_JS] = []
+        self.lp = 1
+        self.status = "pending"      # pending|ready|running|checking|done|failed|cancelled
+        self.attempts = 0
+        self.result = JobResult(job, "not started")
+        self.error: str | None = None   # known before the job starts: it fails at once
+        self.cls: tuple[Any, ...] = ()
+        self.temp_inputs: list[str] = []
+        self.deadline = 0.0
+
+
+class _Batch:
+    __slots__ = ("cls", "left")
+
+    def __init__(self, cls: tuple[Any, ...], left: int) -> None:
+        self.cls = cls
+        self.left = left
+
+
+class Scheduler(Stopping):
+    def __init__(self, workflow: Workflow, options: ExecOptions) -> None:
+        self.wf = workflow
+        self.opts = options
+        self.cores = max(1, options.cores or default_cores())
+        self.limits = dict(options.resources)
+        self.used_cores = 0
+        self.used: dict[str, float] = dict.fromkeys(self.limits, 0.0)
+        self.states: dict[Job, _JS] = {}
+        self.by_id: dict[int, _JS] = {}
+        self.by_key: dict[Any, _JS] = {}
+        self.running: dict[int, _Batch] = {}   # jobid -> the batch it was sent in
+        self.ready: dict[tuple[Any, ...], list[Any]] = {}
+        self.seq = 0
+        self.next_id = 0
+        self.temp_users: dict[str, int] = {}
+        self.temps_due: list[str] = []
+        self.checkpoints: list[_JS] = []
+        self.checking: list[_JS] = []
+        self.stopping = False
+        self.signalled = 0
+        self.durations: dict[str, tuple[float, int]] = {}
+        self.files = FileOps()
+        self.reporter = options.reporter or RunReporter()
+        self.runner = options.runner
+        self.order: list[_JS] = []
+        self.functions: dict[str, bool] = {}   # rule -> has params/resources functions
+        self.fatal: RulekitError | None = None
+
+    # -- building the graph ----------------------------------------------------------------
+
+    def _add_jobs(self, jobs: list[Job]) -> None:
+        """Add jobs; a job equal (same rule and wildcards) to a known one is that one, so a
+        re-plan after a checkpoint may hand back fresh Job objects."""
+        new = []
+        by_key = self.by_key
+        for job in jobs:
+            if job in self.states:
+                continue
+            key = _key(job)
+            known = by_key.get(key)
+            if known is not None:
+                self.states[job] = known
+                continue
+            js = _JS(job)
+            if self.limits:   # (jobs of a checkpoint re-plan: none at the start)
+                js.error = over_limit(job, self.limits)
+            if job.id < 0 or job.id in self.by_id:
+                while self.next_id in self.by_id:
+                    self.next_id += 1
+                job.id = self.next_id
+            self.states[job] = js
+            by_key[key] = js
+            self.by_id[job.id] = js
+            new.append(js)
+            if job.rule.checkpoint:
+                self.checkpoints.append(js)
+            self.order.append(js)
+        states = self.states
+        for js in new:
+            job = js.job
+            js.cls = self._cls(job, js.error)
+            inputs = None
+            for dep in job.deps:
+                ds = states.get(dep)
+                if ds is None:
+                    ds = by_key.get(_key(dep))
+                if ds is not None and ds.status not in ("done",):
+                    js.remaining += 1
+                    ds.children.append(js)
+                if any(has_flag(o, "temp") for o in dep.output):
+                    inputs = inputs if inputs is not None else set(map(str, job.input))
+                    for o in dep.output:
+                        if has_flag(o, "temp") and str(o) in inputs:
+                            js.temp_inputs.append(str(o))
+                            self.temp_users[str(o)] = self.temp_users.get(str(o), 0) + 1
+        self._longest_paths()
+        for js in new:
+            if js.remaining == 0 and js.status == "pending":
+                self._push(js)
+
+    def _cls(self, job: Job, error: str | None = None) -> tuple[Any, ...]:
+        """(cores, resource demands, needs a worker): jobs of one class are interchangeable
+        for the scheduler. Text and not-yet-known demands count as 0 (checked elsewhere);
+        a job known to fail (`error`) needs nothing: it fails as soon as it is picked."""
+        if error is not None:
+            return (1, tuple((k, 0.0) for k in self.limits), False)
+        t = job.threads if isinstance(job.threads, int) else 1
+        demands = tuple((k, demand(job, k)) for k in self.limits)
+        kind = job.rule.body.kind if job.rule.body else "none"
+        return (min(max(t, 1), self.cores), demands, kind == "run")
+
+    def _longest_paths(self) -> None:
+        """lp = jobs on the longest path from a job to the end, via a Kahn order."""
+        indeg = {js: js.remaining for js in self.order if js.status == "pending"}
+        stack = [js for js, n in indeg.items() if n == 0]
+        topo = []
+        while stack:
+            js = stack.pop()
+            topo.append(js)
+            for c in js.children:
+                if c in indeg:
+                    indeg[c] -= 1
+                    if indeg[c] == 0:
+                        stack.append(c)
+        for js in reversed(topo):
+            js.lp = 1 + max((c.lp for c in js.children), default=0)
+
+    def _push(self, js: _JS) -> None:
+        job = js.job
+        if self.functions.setdefault(job.rule.name, has_functions(job)):
+            # params and resources functions run again now that the inputs exist
+            try:
+                evaluate_for_run(job, js.attempts + 1)
+                js.error = over_limit(job, self.limits)
+            except LoadError as exc:
+                js.error = exc.show()
+            js.cls = self._cls(job, js.error)
+        if self._cut_off(js):
+            return
+        js.status = "ready"
+        self.seq += 1
+        heapq.heappush(self.ready.setdefault(js.cls, []),
+                       (-(job.rule.priority if type(job.rule.priority) is int
+                          else priority_of(job)), -js.lp, self.seq, js))
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self, jobs: Iterable[Any]) -> RunResult:
+        start = time.time()
+        joblist = _as_jobs(jobs)
+        if self.runner is None:
+            from .pool import LocalRunner
+
+            self.runner = LocalRunner(self.wf, self.cores, self.opts.start_method)
+        check_limits(joblist, self.limits)   # before anything runs
+        old_cwd = os.getcwd()
+        if old_cwd != self.wf.workdir:
+            os.chdir(self.wf.workdir)
+        self._add_jobs(joblist)
+        prestart = getattr(self.runner, "prestart", None)
+        if prestart is not None:
+            prestart(sum(1 for js in self.order if js.cls[2]))
+        rfd, wfd = os.pipe()
+        os.set_blocking(wfd, False)
+        restore = install_signals(self, wfd) if self.opts.handle_signals else (lambda: None)
+        self.reporter.run_started(len(self.states))
+        try:
+            self._call_handlers(self.wf.onstart)
+            self._loop(rfd)
+            self._remove_temps(final=True)
+        finally:
+            if self.signalled:
+                self._interrupt()
+            self.runner.close()
+            restore()
+            if old_cwd != self.wf.workdir:
+                os.chdir(old_cwd)
+            os.close(rfd)
+            os.close(wfd)
+            result = RunResult([js.result for js in self.order], start, time.time(),
+                               interrupted=bool(self.signalled))
+            for js in self.order:
+                js.result.status = js.status if js.status in (
+                    "done", "failed", "cancelled") else "not started"
+            self.reporter.run_finished(result)
+        self._call_handlers(self.wf.onsuccess if result.ok else self.wf.onerror)
+        if result.interrupted:
+            err = Interrupted(interrupted_text(self.opts.keep_incomplete))
+            err.result = result  # type: ignore[attr-defined]
+            raise err
+        if self.fatal is not None:
+            raise self.fatal
+        return result
+
+    def _loop(self, rfd: int) -> None:
+        while True:
+            if not self.stopping and not self.signalled:
+                self._dispatch()
+            if not self.running and not self.checking:
+                return
+            timeout = None
+            if self.checking:
+                timeout = max(0.0, min(js.deadline for js in self.checking) - time.time())
+                timeout = min(timeout, 0.1)
+            outcomes = self.runner.wait(timeout, rfd)
+            finished: list[JobResult] = []
+            for outcome in outcomes:   # work that finished is kept, signal or not
+                self._finish(outcome, finished)
+            if self.checking:
+                self._recheck(finished)
+            if finished and self.opts.observer is not None:
+                self.opts.observer.jobs_finished(finished)
+            self._remove_temps()
+            if self.signalled:
+                return
+
+    def _fits(self, cls: tuple[Any, ...]) -> bool:
+        if cls[0] > self.cores - self.used_cores:
+            return False
+        return all(not v or self.used[k] + v <= self.limits[k] for k, v in cls[1])
+
+    def _dispatch(self) -> None:
+        started: list[_JS] = []
+        batches: list[list[Task]] = []
+        while self.used_cores < self.cores:
+            best = None
+            for cls, heap in self.ready.items():
+                if heap and self._fits(cls) and (best is None or heap[0] < self.ready[best][0]):
+                    if cls[2] and self.runner.free_slots("run") <= 0:
+                        continue
+                    best = cls
+            if best is None:
+                break
+            heap = self.ready[best]
+            size = self._batch_size(heap, best) if best[2] else 1
+            batch: list[Task] = []
+            while heap and len(batch) < size:
+                js = heapq.heappop(heap)[3]
+                if js.status != "ready":
+                    continue
+                task = self._prepare(js)
+                if task is not None:
+                    batch.append(task)
+                    started.append(js)
+            if not batch:
+                continue
+            self.used_cores += best[0]
+            for k, v in best[1]:
+                self.used[k] += v
+            entry = _Batch(best, len(batch))
+            for t in batch:
+                self.running[t.jobid] = entry
+            batches.append(batch)
+        if not started:
+            return
+        observer = self.opts.observer
+        if observer is not None:
+            observer.jobs_started([js.job for js in started])
+        for batch in batches:
+            self.runner.submit(batch)
+        take = getattr(self.runner, "take_started", None)
+        note = getattr(observer, "jobs_running", None)
+        if take is not None and note is not None:
+            procs = take()
+            if procs:
+                note([(self.by_id[jobid].job, pid, pgid, t) for jobid, pid, pgid, t in procs])
+
+    def _batch_size(self, heap: list[Any], cls: tuple[Any, ...]) -> int:
+        if cls[0] > 1:
+            return 1
+        rule = heap[0][3].job.rule.name
+        total, n = self.durations.get(rule, (0.0, 0))
+        if n == 0:
+            return 1
+        per_job = max(total / n, 1e-5)
+        workers = max(1, min(self.runner.free_slots("run"), self.cores - self.used_cores))
+        share = -(-len(heap) // workers)
+        return max(1, min(self.opts.max_batch, int(_BATCH_TARGET_S / per_job), share))
+
+    def _prepare(self, js: _JS) -> Task | None:
+        job, rule = js.job, js.job.rule
+        js.attempts += 1
+        js.status = "running"
+        js.result.start = time.time()
+        error = js.error or self.files.prepare(job)
+        kind = rule.body.kind if rule.body else "none"
+        command = message = None
+        if error is None:
+            try:
+                command, message = format_job(self.wf, job, _threads(job, js))
+            except ShellFormatError as exc:
+                error = str(exc)
+        self.reporter.job_started(job, command, message)
+        if error is not None:
+            self._fail(js, error, retry=False)
+            return None
+        if kind == "none":   # a rule without a body only gathers its inputs
+            js.result.end = time.time()
+            js.status = "checking"
+            js.deadline = time.time() + self.opts.latency_wait
+            self.checking.append(js)
+            return None
+        return make_task(self.wf, job, _threads(job, js), command, js.attempts)
+
+    # -- finishing -------------------------------------------------------------------------
+
+    def _release(self, jobid: int) -> None:
+        """A job is back: free its batch's cores when the batch's last job is back."""
+        batch = self.running.pop(jobid, None)
+        if batch is not None:
+            batch.left -= 1
+            if batch.left == 0:
+                self.used_cores -= batch.cls[0]
+                for k, v in batch.cls[1]:
+                    self.used[k] -= v
+
+    def _finish(self, outcome: Outcome, finished: list[JobResult]) -> None:
+        js = self.by_id[outcome.jobid]
+        self._release(outcome.jobid)
+        if js.status != "running":
+            return
+        res = js.result
+        res.start, res.end, res.attempts = outcome.start, outcome.end, js.attempts
+        rule = js.job.rule.name
+        total, n = self.durations.get(rule, (0.0, 0))
+        self.durations[rule] = (total + outcome.end - outcome.start, n + 1)
+        if outcome.output and outcome.ok:
+            self.reporter.job_output(js.job, outcome.output)
+        if not outcome.ok:
+            self._fail(js, failure_text(js.job, outcome), finished=finished)
+            return
+        js.status = "checking"
+        js.deadline = time.time() + self.opts.latency_wait
+        self._check(js, finished, final=self.opts.latency_wait <= 0)
+
+    def _check(self, js: _JS, finished: list[JobResult], final: bool) -> bool:
+        missing = self.files.missing_outputs(js.job)
+        if missing and not final:
+            if js not in self.checking:
+                self.checking.append(js)
+            return False
+        if js in self.checking:
+            self.checking.remove(js)
+        if missing:
+            waited = f" (waited {self.opts.latency_wait:g}s)" if self.opts.latency_wait else ""
+            text = (f"job finished but did not create {len(missing)} of its outputs{waited}: "
+                    + ", ".join(missing)
+                    + "\n  hint: check the paths the body writes; --latency-wait helps on "
+                      "shared filesystems")
+            self._fail(js, text, retry=True, finished=finished)
+            return True
+        not_dirs = self.files.not_directories(js.job)
+        if not_dirs:
+            self._fail(js, "job finished but these directory() outputs are not folders: "
+                       + ", ".join(not_dirs), retry=True, finished=finished)
+            return True
+        self.files.protect(js.job)
+        js.status = "done"
+        js.result.status = "done"
+        if not js.result.end:
+            js.result.end = time.time()
+        finished.append(js.result)
+        self.reporter.job_finished(js.result)
+        self._release_children(js)
+        self._temps_read(js)
+        if js.job.rule.checkpoint and self.opts.replan is not None and not self.signalled \
+                and self.fatal is None:
+            try:
+                self._add_jobs(_as_jobs(self.opts.replan(js.job)))
+            except RulekitError as exc:   # e.g. a new job's files are locked by another run
+                self.fatal = exc
+                self.stopping = True
+                return True
+            self.reporter.set_total(len(self.states))
+        return True
+
+    def _release_children(self, js: _JS) -> None:
+        for child in js.children:
+            child.remaining -= 1
+            if child.remaining == 0 and child.status == "pending":
+                self._push(child)
+
+    def _cut_off(self, js: _JS) -> bool:
+        """Early cutoff: ask, once, whether a job that just became ready may be skipped
+        because its rebuilt inputs are identical to those it was last made from."""
+        if self.opts.skip_ready is None or js.attempts or not self.opts.skip_ready(js.job):
+            return False
+        js.status = js.result.status = "done"
+        js.result.start = js.result.end = time.time()
+        self.reporter.job_cut_off(js.job)
+        self._release_children(js)
+        self._temps_read(js)
+        return True
+
+    # -- temp() files ----------------------------------------------------------------------
+
+    def _temps_read(self, js: _JS) -> None:
+        """`js` is done with its temp() inputs; one no other job of the run reads is due
+        for removal (by `_remove_temps`, after the finished jobs have been recorded)."""
+        for path in js.temp_inputs:
+            left = self.temp_users[path] - 1
+            self.temp_users[path] = left
+            if left == 0:
+                self.temps_due.append(path)
+
+    def _remove_temps(self, final: bool = False) -> None:
+        """Delete due temp() files, once the store has recorded the jobs that read them
+        (their records must list them). While a checkpoint of this run has still to finish,
+        they stay: the re-plan after it may add jobs that read them. At the end of the run
+        (`final`) every due file goes."""
+        if not self.temps_due:
+            return
+        if not final and self.checkpoints:
+            self.checkpoints = [js for js in self.checkpoints
+                                if js.status not in ("done", "failed", "cancelled")]
+            if self.checkpoints:
+                return
+        due, self.temps_due = self.temps_due, []
+        remove_paths(dict.fromkeys(p for p in due if self.temp_users.get(p) == 0))
+
+    def _recheck(self, finished: list[JobResult]) -> None:
+        now = time.time()
+        for js in list(self.checking):
+            self._check(js, finished, final=now >= js.deadline)
+
+    def _call_handlers(self, handlers: list[Any]) -> None:
+        for handler in handlers:
+            try:
+                handler()
+            except Exception as exc:  # a handler must not hide the run's result
+                self.reporter.warn(f"handler {getattr(handler, '__name__', handler)} failed: {exc}")
+
+
+def _threads(job: Job, js: Any) -> int:
+    """What the job sees as {threads}: its core count, but 0 for `threads: 0` (Snakemake's
+    value), although such a job is scheduled on one core."""
+    return 0 if job.threads == 0 else js.cls[0]

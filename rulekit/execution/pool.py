@@ -1,0 +1,323 @@
+"""The local JobRunner: worker processes for run: bodies, posix_spawn for shell: and script:.
+
+Workers are started once per run (lazily, up to the core count) and each sits in its own
+process group; a worker gets a batch of tasks over a pipe and answers one Outcome per task as
+soon as it is done. Shell jobs (and script jobs: a fresh Python each) are spawned straight from the driver with posix_spawn into a
+new process group (about 2 ms per job, no fork of the driver's memory) and are waited on
+through pidfds, so one `multiprocessing.connection.wait` call watches workers, shell jobs and
+the signal wake-up pipe together.
+
+Start method: "fork" when the driver has no other thread yet (workers are started before the
+progress bar's thread, see `prestart`): a forked worker starts in about a millisecond and
+already holds the loaded workflow, so the rule file's top-level code (sample sheets, prints)
+runs once, not once per worker. Each worker asks the kernel to kill it when the driver dies
+(PR_SET_DEATHSIG), so a SIGKILLed driver leaves no worker holding its lock files. With other
+threads alive (an embedding application) "forkserver" is used instead: workers then load the
+workflow from its rule file once each. Note that forkserver and spawn re-import the driver's
+`__main__` module, so scripts using them need the `if __name__ == "__main__":` guard.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from multiprocessing.connection import wait as mp_wait
+from typing import Any
+
+from ..core.model import Workflow
+from .base import Outcome, Task, WorkflowRef
+from .procs import Watchdog, descendants, group_members, signal_all, start_time, table
+from .worker import failed_text, read_capture, reap, spawn_task, worker_main, write_benchmark
+
+__all__ = ["LocalRunner"]
+
+_HAS_PIDFD = hasattr(os, "pidfd_open")
+
+
+class _Worker:
+    __slots__ = ("proc", "conn", "pending")
+
+    def __init__(self, proc: Any, conn: Any) -> None:
+        self.proc = proc
+        self.conn = conn
+        self.pending: deque[Task] = deque()
+
+
+class _Shell:
+    __slots__ = ("task", "pid", "pidfd", "capture", "start")
+
+    def __init__(self, task: Task, pid: int, pidfd: int | None, capture: Any, start: float):
+        self.task = task
+        self.pid = pid
+        self.pidfd = pidfd
+        self.capture = capture
+        self.start = start
+
+
+class _Fd:
+    """A bare fd for multiprocessing.connection.wait."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class LocalRunner:
+    """JobRunner for one machine. `max_workers` bounds the worker processes (= cores)."""
+
+    def __init__(self, workflow: Workflow, max_workers: int, start_method: str | None = None,
+                 config: dict[str, Any] | None = None) -> None:
+        self.workflow = workflow
+        self.max_workers = max(1, max_workers)
+        methods = mp.get_all_start_methods()
+        method = start_method or ("fork" if "fork" in methods and sys.platform == "linux"
+                                  and threading.active_count() == 1 else "forkserver")
+        if method not in methods:
+            method = "spawn"
+        if method != "fork" and not os.path.isfile(workflow.path):
+            method = "fork"  # a workflow built in code cannot be re-loaded by path
+        self.method = method
+        self.ctx = mp.get_context(method)
+        if method == "forkserver":
+            self.ctx.set_forkserver_preload(["rulekit.execution.worker", "rulekit.lang.loader"])
+        self.workers: list[_Worker] = []
+        self.idle: list[_Worker] = []
+        self.shells: dict[int, _Shell] = {}     # pidfd (or pid) -> running shell job
+        self.env = dict(os.environ)
+        self.ref = WorkflowRef(workflow.path, workflow.config, workflow.workdir)
+        self.watchdog = Watchdog()
+        # (jobid, pid, pgid, start time) of tasks started since the last take_started()
+        self.started: list[tuple[int, int, int, int | None]] = []
+        self._worker_start: dict[int, int | None] = {}
+
+    def take_started(self) -> list[tuple[int, int, int, int | None]]:
+        """The process (pid, group, start time) running each task submitted since the last
+        call: recorded with the incomplete markers so a later run can end orphans."""
+        out, self.started = self.started, []
+        return out
+
+    # -- JobRunner ---------------------------------------------------------------------
+
+    def free_slots(self, kind: str) -> int:
+        if kind == "shell":
+            return 1 << 30
+        return len(self.idle) + self.max_workers - len(self.workers)
+
+    def prestart(self, count: int) -> None:
+        """Start up to `count` workers now, before the driver starts other threads."""
+        while len(self.workers) < min(count, self.max_workers):
+            self.idle.append(self._start_worker())
+
+    def submit(self, tasks: Sequence[Task]) -> None:
+        batch = []
+        for task in tasks:
+            if task.kind == "shell" or task.kind == "script":
+                self._spawn(task)
+            else:
+                batch.append(task)
+        if batch:
+            worker = self.idle.pop() if self.idle else self._start_worker()
+            worker.pending.extend(batch)
+            worker.conn.send(batch)
+            pid = worker.proc.pid
+            if pid not in self._worker_start:
+                self._worker_start[pid] = start_time(pid)
+            started = self._worker_start[pid]
+            self.started.extend((t.jobid, pid, pid, started) for t in batch)
+
+    def wait(self, timeout: float | None, wakeup_fd: int | None = None) -> list[Outcome]:
+        objs: list[Any] = [w.conn for w in self.workers if w.pending]
+        if _HAS_PIDFD:
+            objs.extend(_Fd(fd) for fd in self.shells)
+        elif self.shells:
+            timeout = 0.01 if timeout is None else min(timeout, 0.01)
+        if wakeup_fd is not None:
+            objs.append(_Fd(wakeup_fd))
+        ready = mp_wait(objs, timeout) if objs else (time.sleep(timeout or 0) or [])
+        out: list[Outcome] = []
+        conns = {id(w.conn): w for w in self.workers}
+        for obj in ready:
+            worker = conns.get(id(obj))
+            if worker is not None:
+                self._drain(worker, out)
+            elif isinstance(obj, _Fd) and obj.fd in self.shells:
+                self._finish_shell(obj.fd, out)
+        if not _HAS_PIDFD:
+            for key in list(self.shells):
+                self._finish_shell(key, out, block=False)
+        return out
+
+    def terminate(self, grace: float) -> list[Outcome]:
+        """Stop every running job and everything it started, whatever started it: SIGTERM
+        to each job's process group and to every descendant (a /proc snapshot), then
+        SIGKILL to all of them still alive after `grace` seconds. Jobs that had already
+        finished come back with their real outcome."""
+        out: list[Outcome] = []
+        for w in [w for w in self.workers if w.pending]:
+            self._drain(w, out)           # answers already sent count as finished work
+        for key in list(self.shells):
+            self._finish_shell(key, out, block=False)
+        busy = [w for w in self.workers if w.pending]
+        roots = [w.proc.pid for w in busy] + [sh.pid for sh in self.shells.values()]
+        tree = self._job_tree(roots)
+        for g in roots:
+            _kill_group(g, signal.SIGTERM)
+        signal_all(tree, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            for key in list(self.shells):
+                self._finish_shell(key, out, block=False, cancelled=True)
+            if not self.shells and not any(w.proc.is_alive() for w in busy) and \
+                    all(start_time(p) != t for p, t in tree.items()):
+                break
+            time.sleep(0.02)
+        tree.update(self._job_tree(roots))
+        for g in roots:
+            _kill_group(g, signal.SIGKILL)
+        signal_all(tree, signal.SIGKILL)
+        for key in list(self.shells):
+            self._finish_shell(key, out, cancelled=True)
+        now = time.time()
+        for w in busy:
+            w.proc.join(1)
+            while w.pending:
+                t = w.pending.popleft()
+                out.append(Outcome(t.jobid, False, now, now, "terminated"))
+            self._forget(w)
+        return out
+
+    @staticmethod
+    def _job_tree(roots: list[int]) -> dict[int, int]:
+        """pid -> start time of the members of the jobs' groups and of their descendants."""
+        snapshot = table()
+        tree: dict[int, int] = {}
+        for root in roots:
+            tree.update(group_members(root, snapshot))
+            tree.update(descendants(root, snapshot))
+        for pid in list(tree):
+            tree.update(descendants(pid, snapshot))
+        return tree
+
+    def close(self) -> None:
+        for w in self.workers:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+        for w in self.workers:
+            w.proc.join(2)
+            if w.proc.is_alive():
+                _kill_group(w.proc.pid, signal.SIGKILL)
+                w.proc.join(1)
+            w.conn.close()
+            self.watchdog.remove(w.proc.pid)
+        self.workers.clear()
+        self.idle.clear()
+        self.watchdog.close()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _start_worker(self) -> _Worker:
+        parent, child = self.ctx.Pipe()
+        payload: Any = self.workflow if self.method == "fork" else self.ref
+        proc = self.ctx.Process(target=worker_main, args=(child, payload), daemon=True,
+                                name="rulekit-worker")
+        proc.start()
+        child.close()
+        self.watchdog.add(proc.pid)
+        worker = _Worker(proc, parent)
+        self.workers.append(worker)
+        return worker
+
+    def _forget(self, worker: _Worker) -> None:
+        if worker in self.workers:
+            self.workers.remove(worker)
+        if worker in self.idle:
+            self.idle.remove(worker)
+        self.watchdog.remove(worker.proc.pid)
+        try:
+            worker.conn.close()
+        except OSError:
+            pass
+
+    def _drain(self, worker: _Worker, out: list[Outcome]) -> None:
+        conn = worker.conn
+        try:
+            while worker.pending and conn.poll():
+                outcome = conn.recv()
+                worker.pending.popleft()
+                out.append(outcome)
+        except (EOFError, OSError):
+            worker.proc.join(1)
+            code = worker.proc.exitcode
+            now = time.time()
+            for t in worker.pending:
+                out.append(Outcome(t.jobid, False, now, now,
+                                   f"the worker process running this job died (exit code {code})"))
+            worker.pending.clear()
+            self._forget(worker)
+            return
+        if not worker.pending:
+            self.idle.append(worker)
+
+    def _spawn(self, task: Task) -> None:
+        start = time.time()
+        pid, capture = spawn_task(task, True, self.env)
+        self.watchdog.add(pid)
+        self.started.append((task.jobid, pid, pid, start_time(pid)))
+        if _HAS_PIDFD:
+            key = os.pidfd_open(pid)
+        else:
+            key = pid
+        self.shells[key] = _Shell(task, pid, key if _HAS_PIDFD else None, capture, start)
+
+    def _finish_shell(self, key: int, out: list[Outcome], block: bool = True,
+                      cancelled: bool = False) -> None:
+        sh = self.shells[key]
+        got = reap(sh.pid, block)
+        if got is None:
+            return
+        self.watchdog.remove(sh.pid)
+        del self.shells[key]
+        if sh.pidfd is not None:
+            os.close(sh.pidfd)
+        code, usage = got
+        end = time.time()
+        text = read_capture(sh.capture)
+        task = sh.task
+        if cancelled:
+            out.append(Outcome(task.jobid, False, sh.start, end, "terminated", text, code))
+            return
+        if code == 0 and task.benchmark:
+            try:
+                write_benchmark(task.benchmark, end - sh.start, usage.ru_maxrss,
+                                usage.ru_utime + usage.ru_stime)
+            except OSError as exc:
+                out.append(Outcome(task.jobid, False, sh.start, end,
+                                   f"cannot write benchmark {task.benchmark}: {exc}", text, 0))
+                return
+        if code == 0:
+            out.append(Outcome(task.jobid, True, sh.start, end, None, text, 0))
+        else:
+            out.append(Outcome(task.jobid, False, sh.start, end,
+                               failed_text(task.kind, code), text, code))

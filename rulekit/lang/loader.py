@@ -1,0 +1,503 @@
+"""Syntax tree -> Workflow: run top-level Python in order, evaluate directive values,
+compile bodies in place, and check what can be checked before any job exists.
+
+Every problem becomes a WorkflowError pointing at the rule-file position; exceptions raised
+by the user's own top-level code are reported at the user's line, never as a rulekit
+traceback.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import difflib
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..core import hashing
+from ..core.errors import LoadError, RulesSyntaxError, WorkflowError
+from ..core.iopaths import fspaths
+from ..core.model import Body, Rule, Unpack, Workflow
+from ..core.patterns import Pattern, WildcardError, wildcard_names
+from ..core.source import Span, compile_block, compile_value, register_source, source_line
+from . import nested, usererrors
+from .configfile import deep_merge, read_config
+from .namespace import make_namespace, register_rule
+from .parser import parse
+from .shellcheck import check_rule_texts
+from .snakecompat import compat_imports
+from .syntax import Directive, Keyword, PyChunk, RuleDecl, Value
+
+__all__ = ["load", "DIRECTIVES", "UNSUPPORTED", "deep_merge", "working_directory"]
+
+IO_DIRECTIVES = ("input", "output", "params", "log")
+BODIES = ("run", "shell", "script")
+DIRECTIVES = (*IO_DIRECTIVES, "benchmark", "threads", "resources", "priority", "message",
+              "wildcard_constraints", "retries", "name", "default_target", "localrule", *BODIES)
+UNSUPPORTED = ("conda", "container", "singularity", "wrapper", "notebook", "cache", "handover",
+               "envmodules", "shadow", "group", "cwl", "template_engine", "containerized",
+               "pathvars", "localrules_", "version")
+# Snakemake top-level statements rulekit does not have; named in a clear error.
+UNSUPPORTED_STATEMENTS = ("container", "containerized", "conda", "singularity", "envvars",
+                          "pepfile", "pepschema", "report", "scattergather", "storage",
+                          "resource_scopes", "inputflags", "outputflags")
+_UNSUPPORTED_LINE = re.compile(
+    r"(use\s+rule|module\s+\w+\s*:|subworkflow\s+\w+\s*:|(?:"
+    + "|".join(UNSUPPORTED_STATEMENTS) + r")\s*:)")
+RUN_HEADER = ("def __rulekit_run__(input, output, params, wildcards, threads, resources, log,"
+              " config, rule, jobid):")
+HANDLER_HEADER = "def __rulekit_handler__(log=None):"
+
+
+@contextlib.contextmanager
+def working_directory(path: str) -> Iterator[None]:
+    """Run a block with `path` as cwd (input functions and top-level code use relative paths)."""
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None,
+         configfiles: tuple[str, ...] | list[str] = (), workdir: str | None = None,
+         cores: int | None = None, replace_config: bool = False) -> Workflow:
+    """Load a rule file. `config` overrides every config file; `workdir` defaults to the
+    rule file's folder (a `workdir:` statement moves it). With `replace_config` and
+    `configfiles`, the rule file's `configfile:` statements are ignored: `configfiles` and
+    `config` are the whole config (Snakemake's --replace-workflow-config)."""
+    rulefile = os.path.abspath(os.fspath(path))
+    if not os.path.isfile(rulefile):
+        raise LoadError(f"rule file not found: {os.fspath(path)}")
+    basedir = os.path.dirname(rulefile)
+    if basedir not in sys.path:
+        sys.path.insert(0, basedir)   # `import helper` finds helper.py beside the rule file
+    wf = Workflow(path=rulefile, basedir=basedir, workdir=os.path.abspath(workdir or basedir))
+    if not os.path.isdir(wf.workdir):
+        raise LoadError(f"working directory not found: {wf.workdir}")
+    if cores is not None:
+        wf.cores = cores
+    wf.namespace = make_namespace(wf)
+    with working_directory(wf.workdir), compat_imports(wf.namespace["shell"]):
+        # --configfile files and --config items override every configfile: statement, in
+        # that order: they are re-applied after each statement (Snakemake's precedence).
+        overrides: dict[str, Any] = {}
+        for cf in configfiles:
+            deep_merge(overrides, read_config(os.path.abspath(cf), None))
+        deep_merge(overrides, dict(config or {}))
+        loader = _Loader(wf, overrides)
+        loader.replace_config = replace_config and bool(configfiles)
+        loader.apply_overrides()
+        loader.load_file(rulefile)
+        check_rule_texts(wf.rules.values(), wf.namespace)
+    _apply_global_constraints(wf)
+    return wf
+
+
+def _docstring(source: str) -> str | None:
+    """A rule's docstring, as Python takes a function's: only a plain string literal is one
+    (an f-string or bytes first line is an expression that is thrown away)."""
+    try:
+        value = ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _apply_global_constraints(wf: Workflow) -> None:
+    """A global `wildcard_constraints:` applies to every rule, also those defined above it
+    (as in Snakemake): compile the output patterns again with the final set."""
+    if not wf.wildcard_constraints:
+        return
+    for rule in wf.rules.values():
+        constraints = {**wf.wildcard_constraints, **rule.wildcard_constraints}
+        rule.output_patterns = [Pattern(p, constraints) for p in rule.output]
+
+
+class _Loader:
+    def __init__(self, wf: Workflow, overrides: dict[str, Any]) -> None:
+        self.wf = wf
+        self.overrides = overrides
+        self.ns = wf.namespace
+        self.ns["__rulekit_args__"] = lambda *args, **kwargs: (args, kwargs)
+        self.rule_spans: dict[str, Span] = {}
+        self.replace_config = False
+        self.loading: list[str] = []      # the include chain being loaded, outermost first
+        self.nested: list[RuleDecl] = []    # rules inside Python blocks, by call key
+        self.ns[nested.CALL] = self.nested_rule
+
+    # -- files -------------------------------------------------------------------------
+    def load_file(self, path: str) -> None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise LoadError(f"{path} is not UTF-8 text ({err.reason})") from None
+        register_source(path, text)
+        self.wf.files.append(path)
+        module = parse(text, path)
+        self.loading.append(path)
+        for item in module.items:
+            if isinstance(item, PyChunk):
+                self.exec_chunk(item)
+            elif isinstance(item, RuleDecl):
+                self.define_rule(item)
+            else:
+                self.keyword(item)
+        self.loading.pop()
+
+    def load_configfile(self, path: str, span: Span | None) -> None:
+        if self.replace_config:
+            return
+        deep_merge(self.wf.config, read_config(path, span))
+
+    def apply_overrides(self) -> None:
+        deep_merge(self.wf.config, self.overrides)
+
+    # -- user code -----------------------------------------------------------------------
+    def user_error(self, exc: BaseException, fallback: Span) -> WorkflowError:
+        return usererrors.user_error(exc, fallback, self.wf.files)
+
+    def exec_chunk(self, chunk: PyChunk) -> None:
+        text = chunk.text
+        if chunk.rules:
+            keys = list(range(len(self.nested), len(self.nested) + len(chunk.rules)))
+            self.nested.extend(chunk.rules)
+            text = nested.rewrite_chunk(chunk, keys)
+        source = "\n" * (chunk.span.line - 1) + text
+        try:
+            tree = ast.parse(source, chunk.span.path)
+        except SyntaxError as exc:
+            _check_unsupported_statement(chunk.span.path, exc.lineno)
+            raise self.user_error(exc, chunk.span) from None
+        for node in tree.body:
+            # `container: "..."` is valid Python (an annotation) but a Snakemake statement.
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
+                    node.target.id in UNSUPPORTED_STATEMENTS:
+                _check_unsupported_statement(chunk.span.path, node.lineno)
+        try:
+            exec(compile(tree, chunk.span.path, "exec"), self.ns)
+        except Exception as exc:  # user code: report at the user's line
+            raise self.user_error(exc, chunk.span) from None
+
+    def nested_rule(self, key: int, g: dict[str, Any], local: dict[str, Any]) -> None:
+        """A rule inside a Python block, reached by the running code: define it now."""
+        self.define_rule(self.nested[key], nested.scope_for(self.ns, g, local))
+
+    def eval_value(self, value: Value, scope: dict[str, Any] | None = None
+                   ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        text = value.text
+        line, col = value.span.line, value.span.col
+        if value.block:
+            text, line, col = _dedent_block(value)
+        try:
+            code = compile_value(text, value.span.path, line, col)
+            return eval(code, self.ns if scope is None else scope)
+        except Exception as exc:
+            raise self.user_error(exc, value.span) from None
+
+    def compile_function(self, header: str, value: Value, name: str,
+                         scope: dict[str, Any] | None = None) -> Any:
+        if value.block:
+            body, line = _strip_leading_blank(value.text, value.span.line)
+        else:
+            body, line = " " * (value.span.col - 1) + value.text + "\n", value.span.line
+            if not body.strip():
+                raise RulesSyntaxError("expected Python code", value.span)
+        try:
+            code = compile_block(header, body, value.span.path, line)
+        except SyntaxError as exc:
+            raise self.user_error(exc, value.span) from None
+        local: dict[str, Any] = {}
+        exec(code, self.ns if scope is None else scope, local)
+        return local[name]
+
+    # -- top-level keywords ----------------------------------------------------------------
+    def keyword(self, kw: Keyword) -> None:
+        name = kw.name
+        if name in ("onstart", "onsuccess", "onerror"):
+            func = self.compile_function(HANDLER_HEADER, kw.value, "__rulekit_handler__")
+            getattr(self.wf, name).append(func)
+            return
+        if name in ("localrules", "ruleorder"):
+            self.names_statement(kw)
+            return
+        args, kwargs = self.eval_value(kw.value)
+        if name == "wildcard_constraints":
+            self.wf.wildcard_constraints.update(_constraints(kwargs, args, kw.value.span))
+            return
+        path = _single_str(name, args, kwargs, kw.value.span)
+        _no_nul(name, path, kw.value.span)
+        if name == "include":
+            target = os.path.normpath(os.path.join(os.path.dirname(kw.span.path), path))
+            if not os.path.isfile(target):
+                raise LoadError(f"included file not found: {path}", kw.value.span,
+                                facts=[("looked for", target)])
+            self.include(target, kw.value.span)
+        elif name == "configfile":
+            self.load_configfile(os.path.abspath(path), kw.value.span)
+            self.apply_overrides()
+        elif name == "workdir":
+            target = os.path.abspath(path)
+            if os.path.exists(target) and not os.path.isdir(target):
+                raise LoadError(f"workdir: {path} is a file, not a folder", kw.value.span)
+            if not os.path.isdir(target):
+                os.makedirs(target, exist_ok=True)
+            self.wf.workdir = target
+            os.chdir(target)
+
+    def include(self, target: str, span: Span) -> None:
+        real = os.path.realpath(target)
+        chain = [os.path.realpath(p) for p in self.loading]
+        if real in chain:
+            cycle = [*self.loading[chain.index(real):], target]
+            shown = " -> ".join(os.path.relpath(p, self.wf.basedir) for p in cycle)
+            raise LoadError(f"include cycle: {shown}", span,
+                            hint="a file cannot include itself, directly or through others")
+        if any(os.path.realpath(p) == real for p in self.wf.files):
+            return          # included before: Snakemake ignores a repeated include
+        self.load_file(target)
+
+    def names_statement(self, kw: Keyword) -> None:
+        text = " ".join(kw.value.text.split())
+        sep = ">" if kw.name == "ruleorder" else ","
+        names = [n.strip() for n in text.split(sep)]
+        for n in names:
+            if not n.isidentifier():
+                raise RulesSyntaxError(
+                    f"{kw.name}: expected rule names separated by '{sep.strip()}', got {repr(n) if n else 'an empty name'}",
+                    kw.value.span)
+        if kw.name == "ruleorder":
+            self.wf.ruleorder.append(names)
+        else:
+            self.wf.localrules.update(names)
+
+    # -- rules -------------------------------------------------------------------------------
+    def define_rule(self, decl: RuleDecl, scope: dict[str, Any] | None = None) -> None:
+        directives: dict[str, Directive] = {}
+        for d in decl.directives:
+            if d.name in UNSUPPORTED:
+                raise WorkflowError(f"'{d.name}' is not supported by rulekit", d.span,
+                                    hint="see docs/snakemake.md for what rulekit supports")
+            if d.name not in DIRECTIVES:
+                close = difflib.get_close_matches(d.name, DIRECTIVES, n=1)
+                hint = f" - did you mean '{close[0]}'?" if close else ""
+                raise WorkflowError(f"unknown directive '{d.name}'{hint}", d.span)
+            if d.name in directives:
+                first = directives[d.name].span
+                raise WorkflowError(f"directive '{d.name}' given twice (first at line {first.line})", d.span)
+            if d.name in BODIES:
+                other = next((b for b in BODIES if b in directives), None)
+                if other:
+                    raise WorkflowError(f"a rule has at most one body, but this one has '{other}' and '{d.name}'", d.span)
+            else:
+                body = next((b for b in BODIES if b in directives), None)
+                if body:
+                    raise WorkflowError(
+                        f"directive '{d.name}' comes after the rule's body '{body}:' "
+                        f"(line {directives[body].span.line})", d.span,
+                        hint=f"move '{d.name}:' above '{body}:'; the body is the rule's "
+                             "last directive")
+            directives[d.name] = d
+
+        # Snakemake's name for an anonymous rule: its number among the rules defined so far.
+        name = decl.name or str(len(self.wf.rules) + 1)
+        if "name" in directives:
+            name = _single_str("name", *self.eval_value(directives["name"].value, scope),
+                               directives["name"].value.span)
+        if name in self.rule_spans:
+            first = self.rule_spans[name]
+            raise WorkflowError(f"two rules are named '{name}' (the first is at {first})", decl.name_span)
+        rule = Rule(name=name, span=decl.span, checkpoint=decl.keyword == "checkpoint",
+                    index=len(self.wf.rules))
+        rule.spans = {k: d.value.span for k, d in directives.items()}
+        if decl.docstring is not None:
+            rule.docstring = _docstring(decl.docstring)
+        for key, d in directives.items():
+            if key in BODIES or key == "name":
+                continue
+            self.set_directive(rule, key, d.value, scope)
+        for key in BODIES:
+            if key in directives:
+                rule.body = self.make_body(rule, key, directives[key].value, scope)
+        self.check_wildcards(rule)
+        self.rule_spans[name] = decl.name_span
+        self.wf.rules[name] = rule
+        if rule.localrule:
+            self.wf.localrules.add(name)
+        register_rule(self.ns, rule)
+
+    def set_directive(self, rule: Rule, key: str, value: Value,
+                      scope: dict[str, Any] | None = None) -> None:
+        args, kwargs = self.eval_value(value, scope)
+        span = value.span
+        if key in ("input", "output", "log", "benchmark"):
+            args, kwargs = fspaths(args), fspaths(kwargs)
+        if key in ("input", "params"):
+            setattr(rule, key, [(None, a) for a in args] + list(kwargs.items()))
+        elif key in ("output", "log"):
+            flat, names = _flatten_paths(key, args, kwargs, span)
+            setattr(rule, key, flat)
+            setattr(rule, f"{key}_names", names)
+        elif key in ("benchmark", "message"):
+            setattr(rule, key, _single_str(key, args, kwargs, span))
+        elif key in ("threads", "priority", "retries"):
+            val = _single(key, args, kwargs, span)
+            if key in ("threads", "priority") and callable(val):
+                setattr(rule, key, val)
+            elif key == "threads" and isinstance(val, float) and val >= 0:
+                rule.threads = int(val)   # Snakemake truncates: cores * 0.75 -> int
+            elif isinstance(val, bool) or not isinstance(val, int) or (val < 0 and key != "priority"):
+                raise LoadError(f"{key} must be a non-negative integer{' or a function' if key == 'threads' else ''}, got {val!r}", span)
+            else:
+                setattr(rule, key, val)
+        elif key == "resources":
+            if args:
+                raise LoadError("resources must be given as name=value", span)
+            rule.resources = dict(kwargs)
+        elif key == "wildcard_constraints":
+            rule.wildcard_constraints = _constraints(kwargs, args, span)
+        elif key in ("default_target", "localrule"):
+            val = _single(key, args, kwargs, span)
+            if not isinstance(val, bool):
+                raise LoadError(f"{key} must be True or False, got {val!r}", span)
+            setattr(rule, key, val)
+
+    def make_body(self, rule: Rule, kind: str, value: Value,
+                  scope: dict[str, Any] | None = None) -> Body:
+        if kind == "run":
+            func = self.compile_function(RUN_HEADER, value, "__rulekit_run__", scope)
+            text = value.text
+            return Body("run", value.span, text, hashing.code_hash("run", text), func=func)
+        args, kwargs = self.eval_value(value, scope)
+        text = _single_str(kind, args, kwargs, value.span)
+        if kind == "shell":
+            return Body("shell", value.span, text, hashing.code_hash("shell", text), command=text)
+        script = os.path.normpath(os.path.join(os.path.dirname(value.span.path), text))
+        try:
+            content = Path(script).read_text(encoding="utf-8")
+        except OSError:
+            raise LoadError(f"script file not found: {text}", value.span,
+                            facts=[("looked for", script)]) from None
+        return Body("script", value.span, text, hashing.code_hash("run", content), script=script)
+
+    def check_wildcards(self, rule: Rule) -> None:
+        constraints = {**self.wf.wildcard_constraints, **rule.wildcard_constraints}
+        out_span = rule.spans.get("output", rule.span)
+        names: set[str] | None = None
+        first = ""
+        seen: set[str] = set()
+        for path in rule.output:
+            if callable(path):
+                raise LoadError("output must be paths, not a function", out_span)
+            if str(path) in seen:
+                raise LoadError(f"output {str(path)!r} is listed twice in rule {rule.name}",
+                                out_span, hint="list each output once")
+            seen.add(str(path))
+            _no_nul("output", path, out_span)
+            try:
+                these = set(wildcard_names(path))
+                rule.output_patterns.append(Pattern(path, constraints))
+            except (WildcardError, Exception) as err:
+                raise LoadError(f"bad output pattern {path!r}: {err}", out_span) from None
+            if names is None:
+                names, first = these, path
+            elif these != names:
+                raise LoadError(
+                    f"all outputs of a rule must carry the same wildcards: {first!r} has "
+                    f"{_fmt_names(names)}, {path!r} has {_fmt_names(these)}", out_span)
+        rule.wildcard_names = frozenset(names or ())
+        checks: list[tuple[str, Any]] = [("input", v) for _, v in rule.input]
+        checks += [("log", v) for v in rule.log]
+        if rule.benchmark:
+            checks.append(("benchmark", rule.benchmark))
+        for key, value in checks:
+            for path in value if isinstance(value, (list, tuple)) else [value]:
+                if not isinstance(path, str):
+                    if key != "input" or not (callable(path) or isinstance(path, Unpack)):
+                        raise LoadError(f"{key} items must be paths, got {type(path).__name__}", rule.spans[key])
+                    continue
+                _no_nul(key, path, rule.spans[key])
+                try:
+                    missing = [n for n in wildcard_names(path) if n not in rule.wildcard_names]
+                except WildcardError as err:
+                    raise LoadError(f"bad {key} pattern {path!r}: {err}", rule.spans[key]) from None
+                if missing:
+                    raise LoadError(
+                        f"wildcard {{{missing[0]}}} in {key} {path!r} does not appear in the output",
+                        rule.spans[key],
+                        hint="every wildcard must be determined by the output; use {{ }} for a literal brace")
+
+
+def _no_nul(key: str, path: str, span: Span) -> None:
+    if "\0" in path:   # no file name can hold one: every use of the path would fail
+        raise LoadError(f"{key} {path!r} holds a NUL character", span)
+
+
+def _check_unsupported_statement(path: str, line: int | None) -> None:
+    text = source_line(path, line) if line else None
+    m = _UNSUPPORTED_LINE.match(text) if text else None
+    if m is None:
+        return
+    word = re.split(r"[\s:]", m.group(1))[0]
+    what = "use rule" if word == "use" else word
+    raise WorkflowError(f"'{what}' is not supported by rulekit", Span(path, line or 1, 1),
+                        hint="see docs/snakemake.md for what rulekit supports")
+
+
+def _fmt_names(names: set[str]) -> str:
+    return ", ".join("{" + n + "}" for n in sorted(names)) if names else "none"
+
+
+def _strip_leading_blank(text: str, line: int) -> tuple[str, int]:
+    """Drop leading blank/comment-only lines; the parser's span is the first code line."""
+    lines = text.splitlines(keepends=True)
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("#")):
+        lines.pop(0)
+    return "".join(lines), line
+
+
+def _dedent_block(value: Value) -> tuple[str, int, int]:
+    """A block value is an argument list spread over lines; indentation is irrelevant inside
+    the wrapping call, so keep the text and position as they are."""
+    text, line = _strip_leading_blank(value.text, value.span.line)
+    col = value.span.col
+    return text[col - 1:] if text[: col - 1].strip() == "" else text, line, col
+
+
+def _constraints(kwargs: dict[str, Any], args: tuple[Any, ...], span: Span) -> dict[str, str]:
+    if args or not all(isinstance(v, str) for v in kwargs.values()):
+        raise LoadError("wildcard_constraints must be given as name=\"regex\"", span)
+    return dict(kwargs)
+
+
+def _single(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span) -> Any:
+    if kwargs or len(args) != 1:
+        raise LoadError(f"{key} takes exactly one value", span)
+    return args[0]
+
+
+def _single_str(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span) -> str:
+    val = fspaths(_single(key, args, kwargs, span))
+    if not isinstance(val, str):
+        raise LoadError(f"{key} must be a string, got {type(val).__name__}", span)
+    return val
+
+
+def _flatten_paths(key: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                   span: Span) -> tuple[list[str], dict[str, Any]]:
+    flat: list[str] = []
+    names: dict[str, Any] = {}
+    for name, value in [(None, a) for a in args] + list(kwargs.items()):
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if not isinstance(item, str):
+                raise LoadError(f"{key} items must be paths, got {type(item).__name__}", span)
+        if name:
+            names[name] = (len(flat), len(flat) + len(items)) if isinstance(value, (list, tuple)) else len(flat)
+        flat.extend(items)
+    return flat, names

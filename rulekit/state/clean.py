@@ -1,0 +1,32 @@
+"""`rulekit clean`: the existing outputs of the targets' jobs, which clean removes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from ..core.model import Workflow, has_flag
+from ..planning.dag import build_dag
+from ..planning.fs import FileSystem
+
+__all__ = ["clean_targets"]
+
+
+def clean_targets(workflow: Workflow, targets: Sequence[str] | str = (), *,
+                  include_protected: bool = False) -> list[str]:
+    """Existing outputs of the jobs the targets need (default target if none), sorted.
+
+    Only paths a job of the DAG produces: source files (inputs no rule makes) never appear.
+    protected() outputs are left out unless `include_protected`."""
+    fs = FileSystem(workflow.workdir)
+    dag = build_dag(workflow, targets, fs)
+    found: set[str] = set()
+    for job in dag.jobs:
+        protected = {i for i, o in enumerate(job.rule.output) if has_flag(o, "protected")}
+        for i, out in enumerate(job.output):
+            if i in protected and not include_protected:
+                continue
+            path = str(out)
+            if fs.stat(path) is not None or os.path.lexists(os.path.join(fs.root, path)):
+                found.add(path)
+    return sorted(found)

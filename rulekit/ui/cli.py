@@ -1,0 +1,453 @@
+"""The `rulekit` command line. Parsing options and printing only: the work is elsewhere.
+
+Every RulekitError is caught here, rendered with show() on stderr, and turned into its
+exit code; a rulekit traceback never reaches the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..core.errors import RulekitError, UsageError
+from ..core.model import Workflow
+from ..core.version import DISTRIBUTION
+from ..lang.loader import load
+from ..planning.plan import DEFAULT_TRIGGERS, Plan
+from . import api
+from .cliargs import (
+    CoresType,
+    RulekitCommand,
+    load_options,
+    override_options,
+    overrides_from_options,
+    parse_config_items,
+    parse_key_values,
+    remembered,
+)
+from .planview import NOTHING_TO_DO, render_plan_rich, render_plan_text
+
+PlanOptions = api.PlanOptions
+
+RULE_FILE_NAMES = ("Rulesfile", "Snakefile")
+
+
+def find_rule_file(file: str | None, directory: str | None) -> str:
+    """-f wins; else `Rulesfile`, the only `*.rules`, or `Snakefile` in the folder."""
+    folder = directory or "."
+    if file:
+        path = file if os.path.isabs(file) or directory is None else os.path.join(folder, file)
+        if not os.path.isfile(path) and os.path.isfile(file):
+            path = file
+        if not os.path.isfile(path):
+            raise UsageError(f"rule file not found: {file}")
+        return path
+    if not os.path.isdir(folder):
+        raise UsageError(f"directory not found: {folder}")
+    if os.path.isfile(os.path.join(folder, "Rulesfile")):
+        return os.path.join(folder, "Rulesfile")
+    rules = sorted(n for n in os.listdir(folder) if n.endswith(".rules"))
+    if len(rules) == 1:
+        return os.path.join(folder, rules[0])
+    if len(rules) > 1:
+        raise UsageError(f"several *.rules files in {os.path.abspath(folder)}: {', '.join(rules)}",
+                         hint="choose one with -f FILE")
+    if os.path.isfile(os.path.join(folder, "Snakefile")):
+        return os.path.join(folder, "Snakefile")
+    raise UsageError(f"no rule file in {os.path.abspath(folder)}",
+                     facts=[("looked for", "Rulesfile, *.rules, Snakefile")],
+                     hint="name one with -f FILE")
+
+
+def _record_internal_error(exc: BaseException) -> None:
+    """Append the traceback to $RULEKIT_INTERNAL_ERROR_LOG if set: the test suite sets it
+    and fails any test during which a rulekit process took the internal-error path."""
+    log = os.environ.get("RULEKIT_INTERNAL_ERROR_LOG")
+    if not log:
+        return
+    import traceback
+
+    try:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"--- pid {os.getpid()}: {' '.join(sys.argv)}\n"
+                     + "".join(traceback.format_exception(exc)))
+    except OSError:
+        pass
+
+
+def _forget_interrupt() -> None:
+    """Make sure the exit code is 130, not death by SIGINT.
+
+    CPython remembers a KeyboardInterrupt that escaped code run by exec() or eval() of a
+    *string* (dataclasses and namedtuple build methods that way) and, at exit, kills the
+    process with SIGINT (exit status -2) even though we caught the interrupt. Each such
+    exec() clears that mark first, so an empty one forgets it."""
+    exec("")  # noqa: S102 - no user input: see the docstring
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .startsig import install_command
+
+        try:
+            install_command()
+            return func(*args, **kwargs)
+        except RulekitError as err:
+            click.echo(err.show(), err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            _forget_interrupt()
+            sys.exit(130)
+        except Exception as exc:
+            # A bug in rulekit: one clear line, the traceback only when asked for.
+            if os.environ.get("RULEKIT_DEBUG"):
+                raise
+            _record_internal_error(exc)
+            click.echo(f"error: internal error in rulekit: {type(exc).__name__}: {exc}\n"
+                       "  hint: rerun with RULEKIT_DEBUG=1 for the traceback and please "
+                       "report it", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+def workflow_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("-f", "--file", "-s", "--snakefile", "file", metavar="FILE", help="Rule file (default: Rulesfile, the only *.rules, or Snakefile)."),
+        click.option("-d", "--directory", metavar="DIR", help="Working directory (default: the rule file's folder)."),
+        click.option("--config", "config_items", multiple=True, metavar="K=V", help="Set a config value (YAML scalar; a.b=1 nests)."),
+        click.option("--configfile", "--configfiles", "configfiles", multiple=True, metavar="FILE", help="Extra YAML/JSON config file."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return load_options(func)
+
+
+def load_from_options(file: str | None, directory: str | None, config_items: tuple[str, ...],
+                      configfiles: tuple[str, ...], cores: int | None = None) -> Workflow:
+    config = parse_config_items(config_items)
+    path = find_rule_file(file, directory)
+    for cf in configfiles:
+        if not os.path.isfile(cf):
+            raise UsageError(f"config file not found: {cf}")
+    workdir = os.path.abspath(directory) if directory else None
+    wf = load(path, config=config, configfiles=tuple(os.path.abspath(c) for c in configfiles),
+              workdir=workdir, cores=cores,
+              replace_config=bool(remembered("replace_workflow_config", False)))
+    from .overrides import apply_overrides
+
+    apply_overrides(wf, overrides_from_options())
+    return wf
+
+
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Targets and the options that choose and force jobs (plan, run, dag, summary)."""
+    options = [
+        click.argument("targets", nargs=-1),
+        click.option("--force", is_flag=True, help="Run the target jobs even if up to date."),
+        click.option("-F", "--forceall", is_flag=True, help="Run every job the targets need."),
+        click.option("-R", "--forcerun", multiple=True, metavar="RULE", help="Run every job of RULE (and what depends on it)."),
+        click.option("--until", "-U", "until", multiple=True, metavar="RULE", help="Run only jobs up to RULE (and what they need)."),
+        click.option("--omit-from", "-O", "omit_from", multiple=True, metavar="RULE", help="Run no job of RULE nor anything after it."),
+        click.option("--rerun-triggers", "rerun_triggers", multiple=True, metavar="T[,T]",
+                     help="What reruns a job: mtime, params, input, code (default: all four); checksum adds content hashing."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def plan_options(targets: tuple[str, ...], force: bool, forceall: bool, forcerun: tuple[str, ...],
+                 until: tuple[str, ...], rerun_triggers: tuple[str, ...],
+                 omit_from: tuple[str, ...] = ()) -> PlanOptions:
+    triggers = [t.strip() for item in rerun_triggers for t in item.split(",") if t.strip()]
+    if not triggers:
+        chosen: tuple[str, ...] = DEFAULT_TRIGGERS
+    elif set(triggers) == {"checksum"}:
+        chosen = (*DEFAULT_TRIGGERS, "checksum")   # checksum alone: defaults + content hashing
+    else:
+        chosen = tuple(dict.fromkeys(triggers))
+    return PlanOptions(targets, forceall, forcerun, force, list(until), chosen, list(omit_from))
+
+
+def show_warnings(warnings: list[str]) -> None:
+    """A plan's warnings (future mtimes, hidden jobs), once, on stderr."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def show_plan(plan: Plan, fmt: str) -> None:
+    show_warnings(plan.warnings)
+    if fmt == "json":
+        click.echo(json.dumps(plan.to_json(), indent=2))
+        return
+    if sys.stdout.isatty() and len(plan) <= 1000:
+        from rich.console import Console
+
+        Console(soft_wrap=True).print(render_plan_rich(plan))
+    else:
+        click.echo(render_plan_text(plan))
+
+
+class _Group(click.Group):
+    command_class = RulekitCommand   # Snakemake-style arguments, profiles (cliargs.py)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name=DISTRIBUTION, prog_name="rulekit")
+def cli() -> None:
+    """rulekit: file-based workflows from a rule file (a core subset of Snakemake's language)."""
+
+
+def plan_of(wf: api.Workflow, opts: PlanOptions) -> Plan:
+    return wf.plan(opts.targets, forceall=opts.forceall, forcerun=opts.forcerun,
+                   force=opts.force, until=opts.until, rerun_triggers=opts.rerun_triggers,
+                   omit_from=opts.omit_from)
+
+
+@cli.command()
+@workflow_options
+@handle_errors
+def check(file: str | None, directory: str | None, config_items: tuple[str, ...],
+          configfiles: tuple[str, ...]) -> None:
+    """Parse and validate the rule file (exit 0, or 2 with the error)."""
+    wf = load_from_options(file, directory, config_items, configfiles)
+    click.echo(f"{os.path.relpath(wf.path)}: ok ({len(wf.rules)} rules)")
+
+
+@cli.command(name="list")
+@workflow_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@handle_errors
+def list_rules(file: str | None, directory: str | None, config_items: tuple[str, ...],
+               configfiles: tuple[str, ...], fmt: str) -> None:
+    """List the rules with their inputs and outputs."""
+    from .console import print_table, rules_table_rows
+
+    wf = load_from_options(file, directory, config_items, configfiles)
+    rows = rules_table_rows(wf)
+    if fmt == "json":
+        click.echo(json.dumps({"rules": rows}, indent=2))
+        return
+    print_table(["rule", "input", "output", "body"],
+                [[r["name"], "\n".join(r["input"]), "\n".join(r["output"]), r["body"]] for r in rows],
+                title=None)
+
+
+@cli.command()
+@workflow_options
+@selection_options
+@override_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--check", is_flag=True, help="Exit 1 when any job would run (a CI gate).")
+@handle_errors
+def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
+         configfiles: tuple[str, ...], fmt: str, check: bool, **selection: Any) -> None:
+    """Show what would run and why (a dry run)."""
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    the_plan = plan_of(wf, plan_options(**selection))
+    show_plan(the_plan, fmt)
+    if check and not the_plan.is_empty:
+        sys.exit(1)
+
+
+@cli.command()
+@workflow_options
+@selection_options
+@override_options
+@click.option("-j", "--cores", "-c", "--jobs", "cores", type=CoresType(), help="Cores to use: a number or 'all' (default: all available).")
+@click.option("-t", "--touch", is_flag=True, help="Mark the planned jobs' outputs up to date instead of running them.")
+@click.option("--delete-temp-output", is_flag=True, help="Remove the temp() outputs of the targets' jobs; run nothing.")
+@click.option("-n", "--dry-run", is_flag=True, help="Show the plan; run nothing.")
+@click.option("-k", "--keep-going", is_flag=True, help="After a failure, still run every independent job.")
+@click.option("--resources", "--res", "resource_items", multiple=True, metavar="K=V", help="Bound a resource, e.g. mem_mb=4000.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local")
+@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (default: a LocalCluster).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Dask: jobs per task.")
+@click.option("--worker-timeout", type=click.FloatRange(min=0), metavar="SECONDS", help="Dask: stop with an error after this long without any worker (default 60).")
+@click.option("--latency-wait", type=click.FloatRange(min=0), help="Seconds to wait for outputs to appear (default 0; 5 with dask).")
+@click.option("--keep-incomplete", is_flag=True, help="Keep outputs of failed jobs (still marked incomplete).")
+@click.option("-p", "--print-commands", is_flag=True, help="Print shell commands.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final line.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@handle_errors
+def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
+        configfiles: tuple[str, ...], cores: int | None, dry_run: bool, keep_going: bool,
+        resource_items: tuple[str, ...], executor: str, scheduler: str | None,
+        batch_size: int | None, worker_timeout: float | None, latency_wait: float | None,
+        keep_incomplete: bool,
+        print_commands: bool, quiet: bool, fmt: str, touch: bool, delete_temp_output: bool,
+        **selection: Any) -> None:
+    """Run the jobs the targets need (default: the default target)."""
+    resources = parse_key_values(resource_items, "--resources")
+    for key, value in resources.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"--resources {key}={value!r}: the value must be a number")
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles, cores))
+    popts = plan_options(**selection)
+    if dry_run:
+        show_plan(plan_of(wf, popts), fmt)
+        return
+    if delete_temp_output:
+        from ..execution.touching import delete_temp_outputs
+
+        with api.working_directory(wf.workdir):
+            removed = delete_temp_outputs(plan_of(wf, popts).dag.jobs)
+        for path in removed:
+            click.echo(f"removed {path}")
+        click.echo(f"Removed {len(removed)} temp output{'s' if len(removed) != 1 else ''}.")
+        return
+    ropts = api.RunOptions(cores=cores, executor=executor, scheduler=scheduler,
+                           batch_size=batch_size, worker_timeout=worker_timeout,
+                           resources=resources, keep_going=keep_going,
+                           keep_incomplete=keep_incomplete, latency_wait=latency_wait,
+                           print_commands=print_commands, quiet=quiet, argv=sys.argv,
+                           touch=touch)
+    if fmt == "json":   # stdout is the JSON document alone; progress goes to stderr
+        from .runview import Reporter
+
+        ropts.reporter = Reporter(quiet=quiet, print_commands=print_commands,
+                                  stream=sys.stderr)
+
+    def on_plan(the_plan: Plan) -> None:
+        show_warnings(the_plan.warnings)
+        if the_plan.is_empty and not quiet:
+            click.echo(NOTHING_TO_DO, err=fmt == "json")
+
+    result = wf.execute(popts, ropts, on_plan=on_plan)
+    if fmt == "json":
+        click.echo(json.dumps({"jobs": [
+            {"rule": r.job.rule.name, "wildcards": r.job.wildcards, "status": r.status,
+             "duration": round(r.duration, 6), "outputs": list(r.job.output)}
+            for r in result.results]}, indent=2))
+    result.raise_for_status()
+
+
+@cli.command()
+@workflow_options
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["dot", "mermaid", "json"]), default="dot")
+@click.option("--rules", "rule_graph", is_flag=True, help="The rule graph instead of the job graph.")
+@handle_errors
+def dag(file: str | None, directory: str | None, config_items: tuple[str, ...],
+        configfiles: tuple[str, ...], fmt: str, rule_graph: bool, **selection: Any) -> None:
+    """Print the job graph (or with --rules the rule graph)."""
+    from .graphviz import render_graph
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    the_plan = plan_of(wf, plan_options(**selection))
+    show_warnings(the_plan.warnings)
+    click.echo(render_graph(the_plan.dag, fmt, rules=rule_graph, plan=the_plan))
+
+
+@cli.command()
+@workflow_options
+@click.argument("targets", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@handle_errors
+def summary(file: str | None, directory: str | None, config_items: tuple[str, ...],
+            configfiles: tuple[str, ...], targets: tuple[str, ...], fmt: str) -> None:
+    """Every known output: status, rule, last run, and why it would rerun."""
+    from ..state.queries import summary_rows
+    from .console import print_table
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    with api.working_directory(wf.workdir), wf.open_store() as store:
+        warnings: list[str] = []
+        rows = summary_rows(wf.model, store, targets, warnings=warnings)
+    show_warnings(warnings)
+    if fmt == "json":
+        click.echo(json.dumps({"outputs": rows}, indent=2, default=str))
+    elif fmt == "csv":
+        import pandas as pd
+
+        click.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
+    else:
+        headers = ["path", "exists", "rule", "last_run", "status", "reasons"]
+        print_table(headers, [[_cell(r.get(h)) for h in headers] for r in rows])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+@cli.command()
+@workflow_options
+@click.argument("path")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@handle_errors
+def provenance(file: str | None, directory: str | None, config_items: tuple[str, ...],
+               configfiles: tuple[str, ...], path: str, fmt: str) -> None:
+    """How PATH was made, recursively back to source files."""
+    from ..state.queries import format_provenance
+    from ..state.queries import provenance as trace
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    rel = os.path.relpath(os.path.abspath(path), wf.workdir) if os.path.isabs(path) else path
+    with api.working_directory(wf.workdir), wf.open_store() as store:
+        tree = trace(wf.model, store, os.path.normpath(rel))
+    click.echo(json.dumps(tree, indent=2, default=str) if fmt == "json" else format_provenance(tree))
+
+
+@cli.command()
+@workflow_options
+@click.argument("targets", nargs=-1)
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be removed.")
+@handle_errors
+def clean(file: str | None, directory: str | None, config_items: tuple[str, ...],
+          configfiles: tuple[str, ...], targets: tuple[str, ...], dry_run: bool) -> None:
+    """Remove the outputs of the targets' jobs (never a file no rule produces)."""
+    from ..execution.jobfiles import prune_empty_folders, remove_paths
+    from ..state.clean import clean_targets
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    with api.working_directory(wf.workdir):
+        paths = clean_targets(wf.model, targets)
+        if dry_run or not paths:
+            for path in paths:
+                click.echo(f"would remove {path}")
+        else:
+            from ..state.locks import OutputLock
+
+            # The same lock as a run writing these files: never pull a file from under a
+            # live run that writes or reads it (exit 3 then, nothing removed).
+            with OutputLock(wf.workdir, paths, sys.argv):
+                remove_paths(paths)
+                prune_empty_folders(paths)
+                with wf.open_store() as store:
+                    store.remove(paths)
+            for path in paths:
+                click.echo(f"removed {path}")
+    if not paths:
+        click.echo("Nothing to clean.")
+
+
+@cli.command()
+@click.option("-f", "--file", "-s", "--snakefile", "file", metavar="FILE", help="Rule file.")
+@click.option("-d", "--directory", metavar="DIR", help="Working directory.")
+@handle_errors
+def unlock(file: str | None, directory: str | None) -> None:
+    """Release locks left behind on filesystems without OS-level locking."""
+    from ..state.locks import unlock as release_all
+
+    workdir = os.path.abspath(directory) if directory else os.path.dirname(
+        os.path.abspath(find_rule_file(file, directory)))
+    removed = release_all(workdir)
+    click.echo(f"Released {len(removed)} lock record{'s' if len(removed) != 1 else ''}.")
+
+
+def main() -> None:
+    cli(prog_name="rulekit")
+
+
+if __name__ == "__main__":
+    main()
