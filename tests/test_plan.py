@@ -252,10 +252,10 @@ def test_plan_text_table(tmp_path: Any) -> None:
         "                          input made by a[s=x], which runs\n"
         "\n"
         "2 jobs to run:\n"
-        "  rule   jobs\n"
-        "  a      1\n"
-        "  b      1\n"
-        "  total  2")
+        "  rule     jobs\n"
+        "  a        1\n"
+        "  b        1\n"
+        "  (total)  2")
 
 
 def test_fake_filesystem_ticks(tmp_path: Any) -> None:

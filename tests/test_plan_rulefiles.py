@@ -439,10 +439,10 @@ def test_cli_plan_check(tmp_path: Path) -> None:
         "all                       input made by c[s=x], which runs\n"
         "\n"
         "2 jobs to run:\n"
-        "  rule   jobs\n"
-        "  all    1\n"
-        "  c      1\n"
-        "  total  2\n")
+        "  rule     jobs\n"
+        "  all      1\n"
+        "  c        1\n"
+        "  (total)  2\n")
     touch(tmp_path, "c/x.txt", 3)
     fresh = cli(tmp_path, "plan", "c/x.txt", "--check")
     assert (fresh.returncode, fresh.stdout) == (
