@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from jobhelp import rk, run_ok
 from test_manifest_cli import git
 

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from jobhelp import rk, run_ok, write
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
