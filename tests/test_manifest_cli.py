@@ -229,3 +229,71 @@ def test_no_manifest_no_new_files(tmp_path: Path) -> None:
     assert not (tmp_path / "rulekit.manifest").exists()
     assert rk(tmp_path, "plan", "--check").returncode == 0
     assert not (tmp_path / "rulekit.manifest").exists()
+
+
+DIRS = '''\
+rule all:
+    input: "out/split", "out/with space.txt"
+
+rule split:
+    input: "zdata/in.txt"
+    output: directory("out/split")
+    shell: "mkdir -p {output}/sub && cp {input} {output}/one.txt && cp {input} {output}/sub/two.txt"
+
+rule spaced:
+    input: "zdata/in.txt"
+    output: "out/with space.txt"
+    shell: "cp {input} {output:q}"
+'''
+
+
+def test_folders_and_odd_paths_round_trip(tmp_path: Path) -> None:
+    origin = tmp_path / "origin"
+    write(origin, {"Rulesfile": DIRS, "zdata/in.txt": "data\n"})
+    run_ok(origin)
+    assert rk(origin, "manifest").returncode == 0
+    text = (origin / "rulekit.manifest").read_text()
+    assert " - out/split\n" in text and ' 5 "out/with space.txt"\n' not in text
+    assert " 5 out/with space.txt\n" in text
+    git(origin, "init", "-q")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "results")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    for path in (clone / "out").rglob("*"):
+        os.utime(path, (1_600_000_000, 1_600_000_000))
+    os.utime(clone / "zdata" / "in.txt", (1_700_000_000, 1_700_000_000))
+    assert rk(clone, "plan", "--check").returncode == 0
+    (clone / "out" / "split" / "sub" / "two.txt").write_text("edited\n")
+    res = rk(clone, "plan", "--check")
+    assert res.returncode == 1
+    assert "content of output out/split differs from rulekit.manifest" in res.stdout
+    assert "spaced" not in res.stdout
+
+
+def test_a_plan_hashes_only_what_the_store_does_not_know(tmp_path: Path, monkeypatch) -> None:
+    """Counted in process: the first plan of a clone hashes each listed file once, the next
+    none, and after one input changes, that input alone."""
+    from rulekit.planning import content
+
+    import rulekit
+
+    origin = make_origin(tmp_path)
+    clone = clone_with_newer_inputs(origin, tmp_path / "clone")
+    hashed: list[str] = []
+    real = content.file_checksum
+
+    def counting(path: str) -> str:
+        hashed.append(os.path.relpath(path, clone))
+        return real(path)
+
+    monkeypatch.setattr(content, "file_checksum", counting)
+    wf = rulekit.load(clone / "Rulesfile")
+    assert wf.plan().is_empty
+    assert sorted(hashed) == ["out/a.count", "out/b.count", "zdata/a.txt", "zdata/b.txt"]
+    hashed.clear()
+    assert wf.plan().is_empty
+    assert hashed == []
+    (clone / "zdata" / "b.txt").write_text("BETA\n")
+    assert [p.job.name for p in wf.plan()] == ["count[s=b]", "all"]
+    assert hashed == ["zdata/b.txt"]
