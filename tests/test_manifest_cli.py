@@ -274,9 +274,8 @@ def test_folders_and_odd_paths_round_trip(tmp_path: Path) -> None:
 def test_a_plan_hashes_only_what_the_store_does_not_know(tmp_path: Path, monkeypatch) -> None:
     """Counted in process: the first plan of a clone hashes each listed file once, the next
     none, and after one input changes, that input alone."""
-    from rulekit.planning import content
-
     import rulekit
+    from rulekit.planning import content
 
     origin = make_origin(tmp_path)
     clone = clone_with_newer_inputs(origin, tmp_path / "clone")

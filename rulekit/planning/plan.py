@@ -22,6 +22,7 @@ from typing import Any
 
 from ..core.errors import ProtectedOutputError, UsageError
 from ..core.model import CheckpointState, Job, Workflow
+from .content import ContentJudge
 from .dag import Dag, build_dag, no_gc
 from .fs import FileStat, FileSystem
 from .reasons import (
@@ -163,17 +164,22 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
         raise UsageError(f"unknown rerun trigger {sorted(unknown)[0]!r}",
                          hint=f"choose from {', '.join(RERUN_TRIGGERS)}")
     incomplete = set(store.incomplete_paths()) if store is not None else set()
+    # by content against rulekit.manifest, for outputs without a record (None: no manifest)
+    content = ContentJudge.open(workflow, fs.root, fs.stat, store, triggers)
     with no_gc():
         if dag is not None:
             plan = _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
-                            incomplete, omit_from).plan()
+                            incomplete, omit_from, content).plan()
         else:
             def plan_dag(dag: Dag) -> Plan:
                 return _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
-                                incomplete, omit_from).plan()
+                                incomplete, omit_from, content).plan()
 
             plan = _plan_with_checkpoints(workflow, targets, fs, checkpoints, incomplete,
                                           plan_dag)
+    if content is not None:
+        plan.warnings.extend(content.warnings())
+        content.finish()
     if plan.dag.hidden:
         plan.warnings.extend(hidden_sources(plan.dag, forcerun, force, strict))
     return plan
@@ -208,7 +214,7 @@ class _Planner:
     def __init__(self, dag: Dag, fs: FileSystem, store: Any, forceall: bool,
                  forcerun: set[str], force: bool, until: list[str],
                  triggers: set[str], incomplete: set[str],
-                 omit_from: Sequence[str] = ()) -> None:
+                 omit_from: Sequence[str] = (), content: ContentJudge | None = None) -> None:
         self.dag = dag
         self.fs = fs
         self.store = store
@@ -219,6 +225,7 @@ class _Planner:
         self.omit_from = list(omit_from)
         self.triggers = triggers
         self.incomplete = incomplete
+        self.content = content
         self.warnings: list[str] = []
         self.flags: dict[str, tuple[list[int], list[int]]] = {}   # rule -> (temp, protected)
         for rule in dag.workflow.rules.values():
@@ -281,6 +288,7 @@ class _Planner:
         forceall, forcerun, force = self.forceall, self.forcerun, self.force
         checksums = "checksum" in self.triggers
         made_temps = self.made_temps
+        content = self.content
         reasons: list[list[Reason] | None] = [None] * len(jobs)
         # removed temp outputs that need not be remade -> (mtime, path) of the newest file
         # behind them, so a consumer still sees an input newer than its output
@@ -325,7 +333,12 @@ class _Planner:
                     if record is not None:
                         break
             use_checksum = checksums and record is not None
-            if oldest is not None and (check_mtime or use_checksum):
+            judged = None
+            if content is not None and record is None and oldest is not None:
+                judged = content.reasons(job, r, reasons, jid in waiting)
+            if judged is not None:   # no record, listed in rulekit.manifest: by content
+                r.extend(judged)
+            elif oldest is not None and (check_mtime or use_checksum):
                 newest_path, newest = "", None
                 for inp in job.input:
                     if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):

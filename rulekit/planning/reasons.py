@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 __all__ = [
     "Reason", "Forced", "MissingOutput", "Incomplete", "InputNewer", "InputChanged",
     "UpstreamRuns",
-    "ParamsChanged", "InputSetChanged", "CodeChanged", "ChecksumChanged",
+    "ParamsChanged", "InputSetChanged", "CodeChanged", "ChecksumChanged", "ContentChanged",
     "WaitingForCheckpoint", "NoOutput", "format_ns", "format_span",
 ]
 
@@ -216,6 +216,22 @@ class ChecksumChanged(Reason):
 
     def describe(self) -> str:
         return f"content of input {self.path} changed"
+
+
+@dataclass(frozen=True)
+class ContentChanged(Reason):
+    """A file's content hash differs from the one rulekit.manifest lists for the job
+    (`role` is "input" or "output"); judged so only when the store has no record."""
+
+    path: str
+    role: str
+    old_hash: str
+    new_hash: str
+    kind: ClassVar[str] = "content-changed"
+
+    def describe(self) -> str:
+        return (f"content of {self.role} {self.path} differs from rulekit.manifest "
+                f"({self.old_hash[:12]} -> {self.new_hash[:12]})")
 
 
 @dataclass(frozen=True)

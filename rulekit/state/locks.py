@@ -38,6 +38,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ..core.errors import LockError
+from .folders import private_folder
 
 __all__ = ["OutputLock", "Holder", "StaleRun", "unlock", "lock_dir", "recover_stale",
            "unusable", "LOCK_DIR"]
@@ -148,7 +149,7 @@ class OutputLock:
         if self._run_lock is not None:
             return
         try:
-            os.makedirs(self.dir, exist_ok=True)
+            private_folder(self.dir)
         except OSError as exc:
             raise unusable(self.dir, exc) from None
 

@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from .folders import private_folder
 from .records import (
     InputRecord,
     OutputRecord,
@@ -84,6 +85,10 @@ CREATE TABLE IF NOT EXISTS runs (
 # ends it if a crash left it running. Rows without an incomplete marker mean nothing.
 _PROCS_SCHEMA = ("CREATE TABLE IF NOT EXISTS jobprocs (path TEXT PRIMARY KEY, pid INTEGER, "
                  "pgid INTEGER, started INTEGER) WITHOUT ROWID")
+# Content hashes taken for rulekit.manifest, with the size and mtime the file had: a file is
+# hashed again only when one of them differs (added after schema 1; older rulekits ignore it).
+_HASHES_SCHEMA = ("CREATE TABLE IF NOT EXISTS filehashes (path TEXT PRIMARY KEY, mtime_ns "
+                  "INTEGER, size INTEGER, hash TEXT) WITHOUT ROWID")
 _COLUMNS = ("path, rule, wildcards, params, code_hash, inputs, start, end_, host, user, "
             "exit_status, rulekit_version, python_version, logs, run_id")
 
@@ -198,6 +203,8 @@ class MetadataStore:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='jobprocs'").fetchone():
                 conn.execute(_PROCS_SCHEMA)  # added after schema 1; older rulekits ignore it
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='filehashes'").fetchone():
+                conn.execute(_HASHES_SCHEMA)
         except BaseException:
             conn.close()
             raise
@@ -205,7 +212,7 @@ class MetadataStore:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            os.makedirs(self.dir, exist_ok=True)
+            private_folder(self.dir)
             return self._connect(self.path)
         except _NewerSchema as exc:
             self._warn(f"{self.path} was written by a newer rulekit (schema {exc.args[0]}, this "
@@ -395,6 +402,31 @@ class MetadataStore:
         self._write("removing records", ("DELETE FROM outputs WHERE path=?", rows),
                     ("DELETE FROM incomplete WHERE path=?", rows),
                     ("DELETE FROM jobprocs WHERE path=?", rows))
+
+    # -- content hashes (rulekit.manifest) -------------------------------------------------
+    def file_hashes(self, paths: Iterable[str]) -> dict[str, tuple[int, int, str]]:
+        """path -> (mtime_ns, size, hash) of the content hashes taken earlier."""
+        wanted = list(dict.fromkeys(paths))
+
+        def op(conn: sqlite3.Connection) -> dict[str, tuple[int, int, str]]:
+            sql = "SELECT path, mtime_ns, size, hash FROM filehashes"
+            if len(wanted) > _SCAN_THRESHOLD:
+                want = set(wanted)
+                return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(sql) if r[0] in want}
+            found: dict[str, tuple[int, int, str]] = {}
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i:i + _CHUNK]
+                for r in conn.execute(f"{sql} WHERE path IN ({','.join('?' * len(chunk))})",
+                                      chunk):
+                    found[r[0]] = (r[1], r[2], r[3])
+            return found
+
+        return self._run(op, "reading content hashes")
+
+    def put_file_hashes(self, rows: Iterable[tuple[str, int, int, str]]) -> None:
+        """Remember content hashes: (path, mtime_ns, size, hash) rows, one transaction."""
+        self._write("saving content hashes",
+                    ("INSERT OR REPLACE INTO filehashes VALUES (?, ?, ?, ?)", list(rows)))
 
     # -- incomplete markers ---------------------------------------------------------------
 

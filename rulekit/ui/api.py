@@ -158,7 +158,13 @@ class Workflow:
                     plan = self._plan(popts, store, checkpoints=checkpoints)
                     if on_plan is not None:
                         on_plan(plan)
-                    return self._execute(plan, popts, ropts, store, checkpoints)
+                    result = self._execute(plan, popts, ropts, store, checkpoints)
+                    if result.ok and result.results:
+                        from ..state.manifests import refresh_manifest
+
+                        refresh_manifest(self.model, [r.job for r in result.results
+                                                      if r.status == "done"], store)
+                    return result
                 finally:
                     store.close()
         finally:

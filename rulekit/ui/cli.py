@@ -19,7 +19,7 @@ from ..core.errors import RulekitError, UsageError
 from ..core.model import Workflow
 from ..core.version import DISTRIBUTION
 from ..lang.loader import load
-from ..planning.plan import DEFAULT_TRIGGERS, Plan
+from ..planning.plan import DEFAULT_TRIGGERS, Plan, make_plan
 from . import api
 from .cliargs import (
     CoresType,
@@ -31,7 +31,9 @@ from .cliargs import (
     parse_key_values,
     remembered,
 )
-from .planview import NOTHING_TO_DO, render_plan_rich, render_plan_text
+from .completion import complete_rules, complete_targets
+from .docout import document_command, emit
+from .planview import NOTHING_TO_DO, render_plan_markdown, render_plan_rich, render_plan_text
 
 PlanOptions = api.PlanOptions
 
@@ -150,12 +152,12 @@ def load_from_options(file: str | None, directory: str | None, config_items: tup
 def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Targets and the options that choose and force jobs (plan, run, dag, summary)."""
     options = [
-        click.argument("targets", nargs=-1),
+        click.argument("targets", nargs=-1, shell_complete=complete_targets),
         click.option("--force", is_flag=True, help="Run the target jobs even if up to date."),
         click.option("-F", "--forceall", is_flag=True, help="Run every job the targets need."),
-        click.option("-R", "--forcerun", multiple=True, metavar="RULE", help="Run every job of RULE (and what depends on it)."),
-        click.option("--until", "-U", "until", multiple=True, metavar="RULE", help="Run only jobs up to RULE (and what they need)."),
-        click.option("--omit-from", "-O", "omit_from", multiple=True, metavar="RULE", help="Run no job of RULE nor anything after it."),
+        click.option("-R", "--forcerun", multiple=True, metavar="RULE", shell_complete=complete_rules, help="Run every job of RULE (and what depends on it)."),
+        click.option("--until", "-U", "until", multiple=True, metavar="RULE", shell_complete=complete_rules, help="Run only jobs up to RULE (and what they need)."),
+        click.option("--omit-from", "-O", "omit_from", multiple=True, metavar="RULE", shell_complete=complete_rules, help="Run no job of RULE nor anything after it."),
         click.option("--rerun-triggers", "rerun_triggers", multiple=True, metavar="T[,T]",
                      help="What reruns a job: mtime, params, input, code (default: all four); checksum adds content hashing."),
     ]
@@ -186,7 +188,15 @@ def show_warnings(warnings: list[str]) -> None:
 def show_plan(plan: Plan, fmt: str) -> None:
     show_warnings(plan.warnings)
     if fmt == "json":
-        click.echo(json.dumps(plan.to_json(), indent=2))
+        emit(json.dumps(plan.to_json(), indent=2))
+        return
+    if fmt == "markdown":
+        text = render_plan_markdown(plan)
+        emit(text)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:   # GitHub Actions: the job summary page shows this file
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n\n")
         return
     if sys.stdout.isatty() and len(plan) <= 1000:
         from rich.console import Console
@@ -226,6 +236,7 @@ def check(file: str | None, directory: str | None, config_items: tuple[str, ...]
 @workflow_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @handle_errors
+@document_command
 def list_rules(file: str | None, directory: str | None, config_items: tuple[str, ...],
                configfiles: tuple[str, ...], fmt: str) -> None:
     """List the rules with their inputs and outputs."""
@@ -234,7 +245,7 @@ def list_rules(file: str | None, directory: str | None, config_items: tuple[str,
     wf = load_from_options(file, directory, config_items, configfiles)
     rows = rules_table_rows(wf)
     if fmt == "json":
-        click.echo(json.dumps({"rules": rows}, indent=2))
+        emit(json.dumps({"rules": rows}, indent=2))
         return
     print_table(["rule", "input", "output", "body"],
                 [[r["name"], "\n".join(r["input"]), "\n".join(r["output"]), r["body"]] for r in rows],
@@ -245,9 +256,11 @@ def list_rules(file: str | None, directory: str | None, config_items: tuple[str,
 @workflow_options
 @selection_options
 @override_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
+              default="table", help="markdown: also appended to $GITHUB_STEP_SUMMARY if set.")
 @click.option("--check", is_flag=True, help="Exit 1 when any job would run (a CI gate).")
 @handle_errors
+@document_command
 def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
          configfiles: tuple[str, ...], fmt: str, check: bool, **selection: Any) -> None:
     """Show what would run and why (a dry run)."""
@@ -278,6 +291,7 @@ def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final line.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @handle_errors
+@document_command
 def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         configfiles: tuple[str, ...], cores: int | None, dry_run: bool, keep_going: bool,
         resource_items: tuple[str, ...], executor: str, scheduler: str | None,
@@ -303,6 +317,8 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         for path in removed:
             click.echo(f"removed {path}")
         click.echo(f"Removed {len(removed)} temp output{'s' if len(removed) != 1 else ''}.")
+        if fmt == "json":
+            emit(json.dumps({"removed": removed}, indent=2))
         return
     ropts = api.RunOptions(cores=cores, executor=executor, scheduler=scheduler,
                            batch_size=batch_size, worker_timeout=worker_timeout,
@@ -323,7 +339,7 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
 
     result = wf.execute(popts, ropts, on_plan=on_plan)
     if fmt == "json":
-        click.echo(json.dumps({"jobs": [
+        emit(json.dumps({"jobs": [
             {"rule": r.job.rule.name, "wildcards": r.job.wildcards, "status": r.status,
              "duration": round(r.duration, 6), "outputs": list(r.job.output)}
             for r in result.results]}, indent=2))
@@ -336,6 +352,7 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
 @click.option("--format", "fmt", type=click.Choice(["dot", "mermaid", "json"]), default="dot")
 @click.option("--rules", "rule_graph", is_flag=True, help="The rule graph instead of the job graph.")
 @handle_errors
+@document_command
 def dag(file: str | None, directory: str | None, config_items: tuple[str, ...],
         configfiles: tuple[str, ...], fmt: str, rule_graph: bool, **selection: Any) -> None:
     """Print the job graph (or with --rules the rule graph)."""
@@ -344,14 +361,15 @@ def dag(file: str | None, directory: str | None, config_items: tuple[str, ...],
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     the_plan = plan_of(wf, plan_options(**selection))
     show_warnings(the_plan.warnings)
-    click.echo(render_graph(the_plan.dag, fmt, rules=rule_graph, plan=the_plan))
+    emit(render_graph(the_plan.dag, fmt, rules=rule_graph, plan=the_plan))
 
 
 @cli.command()
 @workflow_options
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete_targets)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @handle_errors
+@document_command
 def summary(file: str | None, directory: str | None, config_items: tuple[str, ...],
             configfiles: tuple[str, ...], targets: tuple[str, ...], fmt: str) -> None:
     """Every known output: status, rule, last run, and why it would rerun."""
@@ -364,11 +382,12 @@ def summary(file: str | None, directory: str | None, config_items: tuple[str, ..
         rows = summary_rows(wf.model, store, targets, warnings=warnings)
     show_warnings(warnings)
     if fmt == "json":
-        click.echo(json.dumps({"outputs": rows}, indent=2, default=str))
+        emit(json.dumps({"outputs": rows}, indent=2, default=str))
     elif fmt == "csv":
         import pandas as pd
 
-        click.echo(pd.DataFrame(rows).to_csv(index=False), nl=False)
+        text = [{**row, "reasons": "; ".join(row["reasons"])} for row in rows]
+        click.echo(pd.DataFrame(text).to_csv(index=False), nl=False)
     else:
         headers = ["path", "exists", "rule", "last_run", "status", "reasons"]
         print_table(headers, [[_cell(r.get(h)) for h in headers] for r in rows])
@@ -385,6 +404,7 @@ def _cell(value: Any) -> str:
 @click.argument("path")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @handle_errors
+@document_command
 def provenance(file: str | None, directory: str | None, config_items: tuple[str, ...],
                configfiles: tuple[str, ...], path: str, fmt: str) -> None:
     """How PATH was made, recursively back to source files."""
@@ -395,12 +415,12 @@ def provenance(file: str | None, directory: str | None, config_items: tuple[str,
     rel = os.path.relpath(os.path.abspath(path), wf.workdir) if os.path.isabs(path) else path
     with api.working_directory(wf.workdir), wf.open_store() as store:
         tree = trace(wf.model, store, os.path.normpath(rel))
-    click.echo(json.dumps(tree, indent=2, default=str) if fmt == "json" else format_provenance(tree))
+    emit(json.dumps(tree, indent=2, default=str) if fmt == "json" else format_provenance(tree))
 
 
 @cli.command()
 @workflow_options
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete_targets)
 @click.option("-n", "--dry-run", is_flag=True, help="List what would be removed.")
 @handle_errors
 def clean(file: str | None, directory: str | None, config_items: tuple[str, ...],
@@ -429,6 +449,23 @@ def clean(file: str | None, directory: str | None, config_items: tuple[str, ...]
                 click.echo(f"removed {path}")
     if not paths:
         click.echo("Nothing to clean.")
+
+
+@cli.command()
+@workflow_options
+@click.argument("targets", nargs=-1, shell_complete=complete_targets)
+@handle_errors
+def manifest(file: str | None, directory: str | None, config_items: tuple[str, ...],
+             configfiles: tuple[str, ...], targets: tuple[str, ...]) -> None:
+    """Write rulekit.manifest: content hashes of the up-to-date jobs (commit it; docs/ci.md)."""
+    from ..state.manifests import update_manifest
+
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    with api.working_directory(wf.workdir), wf.open_store() as store:
+        the_plan = make_plan(wf.model, targets, store=store)
+        update = update_manifest(wf.model, the_plan, store, keep_others=bool(targets))
+    show_warnings(the_plan.warnings + update.warnings())
+    click.echo(update.summary())
 
 
 @cli.command()

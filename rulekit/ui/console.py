@@ -13,16 +13,26 @@ from ..core.model import Unpack, Workflow
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
                 title: str | None = None, console: Console | None = None) -> None:
-    """A rich table; plain (no colour, no box-drawing) when stdout is not a terminal."""
+    """A rich table on a terminal; otherwise plain aligned text, one line per row (cells
+    never wrapped, several values in a cell joined by "; "), for logs, pipes and grep."""
     console = console or Console(soft_wrap=False)
-    plain = not console.is_terminal
-    table = Table(title=title, box=None if plain else Table().box, show_edge=not plain,
-                  header_style="" if plain else "bold", pad_edge=False)
+    if not console.is_terminal:
+        console.out(plain_table(headers, rows), highlight=False)
+        return
+    table = Table(title=title, box=Table().box, show_edge=True, header_style="bold",
+                  pad_edge=False)
     for h in headers:
         table.add_column(h, overflow="fold")
     for row in rows:
         table.add_row(*(str(c) for c in row))
     console.print(table)
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [list(headers)] + [["; ".join(str(c).splitlines()) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+                     for row in cells)
 
 
 def _describe(value: Any) -> list[str]:

@@ -12,9 +12,13 @@ from typing import Any
 from ..planning.dag import no_gc
 from ..planning.plan import Plan
 
-__all__ = ["render_plan_text", "render_plan_rich", "NOTHING_TO_DO"]
+__all__ = ["render_plan_text", "render_plan_rich", "render_plan_markdown", "NOTHING_TO_DO",
+           "TOTAL"]
 
 NOTHING_TO_DO = "Nothing to do: all outputs are up to date."
+# The label of the per-rule table's sum: not an identifier, so no rule can be named so.
+TOTAL = "(total)"
+MARKDOWN_ROWS = 1000   # a job summary on GitHub holds at most 1 MiB
 
 
 def _rows(plan: Plan, max_outputs: int = 3) -> list[tuple[str, str, str, list[str]]]:
@@ -41,10 +45,10 @@ def _rows(plan: Plan, max_outputs: int = 3) -> list[tuple[str, str, str, list[st
 def _counts_lines(plan: Plan) -> list[str]:
     counts = plan.counts()
     total = sum(counts.values())
-    width = max([len(r) for r in counts] + [len("total")])
+    width = max([len(r) for r in counts] + [len(TOTAL)])
     lines = [f"{'rule':<{width}}  jobs"]
     lines += [f"{rule:<{width}}  {n}" for rule, n in counts.items()]
-    lines.append(f"{'total':<{width}}  {total}")
+    lines.append(f"{TOTAL:<{width}}  {total}")
     return lines
 
 
@@ -114,6 +118,31 @@ def render_plan_rich(plan: Plan, *, max_rows: int | None = 1000) -> Any:
     counts.add_column("jobs", justify="right")
     for rule, n in plan.counts().items():
         counts.add_row(rule, str(n))
-    counts.add_row("total", str(len(plan)), style="bold")
+    counts.add_row(TOTAL, str(len(plan)), style="bold")
     parts.append(counts)
     return Group(*parts)
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+
+def render_plan_markdown(plan: Plan, *, max_rows: int = MARKDOWN_ROWS) -> str:
+    """The plan for a pull-request comment or a CI job summary: a heading, the jobs (at most
+    `max_rows`) with their reasons, and the jobs per rule."""
+    if plan.is_empty:
+        return "### rulekit plan: nothing to do\n\nAll outputs are up to date."
+    n = len(plan)
+    lines = [f"### rulekit plan: {n} job{'s' if n != 1 else ''} to run", "",
+             "| rule | wildcards | outputs | reasons |", "|---|---|---|---|"]
+    rows = _rows(plan)
+    for rule, wc, outs, reasons in rows[:max_rows]:
+        lines.append(f"| {rule} | {_md(wc)} | {_md(outs)} | "
+                     f"{'<br>'.join(_md(r) for r in reasons)} |")
+    if len(rows) > max_rows:
+        lines += ["", f"... and {len(rows) - max_rows} more jobs "
+                      "(`rulekit plan --format json` lists them all)"]
+    lines += ["", "| rule | jobs |", "|---|---:|"]
+    lines += [f"| {rule} | {k} |" for rule, k in plan.counts().items()]
+    lines.append(f"| **{TOTAL}** | **{n}** |")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Commands whose stdout is one document (`--format json`, `--format markdown`).
+
+While `document_stdout()` is active, everything else that would reach stdout goes to stderr:
+`print()` in the rule file and in `run:` bodies, click's human lines, and the output of
+processes started meanwhile (jobs, shells, Dask workers), which inherit file descriptor 1.
+The document itself is written with `emit()`, to the real stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
+
+import click
+
+__all__ = ["document_stdout", "document_command", "emit"]
+
+_target: list[TextIO] = []
+
+
+@contextlib.contextmanager
+def document_stdout(active: bool = True) -> Iterator[None]:
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        fd = -1
+    if fd != 1:   # a replaced sys.stdout (click's CliRunner): swap the Python object only
+        real = sys.stdout
+        sys.stdout = sys.stderr
+        _target.append(real)
+        try:
+            yield
+        finally:
+            _target.pop()
+            sys.stdout = real
+        return
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    real = os.fdopen(saved, "w", encoding=sys.stdout.encoding or "utf-8", closefd=True)
+    _target.append(real)
+    try:
+        yield
+    finally:
+        _target.pop()
+        sys.stdout.flush()
+        real.flush()
+        os.dup2(saved, 1)
+        real.close()
+
+
+def emit(text: str) -> None:
+    """Write the document (a newline is added) where stdout really goes."""
+    click.echo(text, file=_target[-1] if _target else None)
+
+
+def document_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """For a command with `--format` (its `fmt` argument): with json or markdown, stdout
+    holds the document alone for the whole command, loading the rule file included."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with document_stdout(kwargs.get("fmt") in ("json", "markdown")):
+            return func(*args, **kwargs)
+    return wrapper
