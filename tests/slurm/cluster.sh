@@ -139,7 +139,9 @@ up() {
         return
     fi
     if ! alive "$STATE/slurmctld.pid" >/dev/null; then
-        # -c: start with no jobs from an earlier life of this cluster
+        # -c: start with no jobs from an earlier life of this cluster; job ids start at 1
+        # again, so the completion log of that life goes too
+        rm -f "$STATE/jobcomp.log"
         /usr/sbin/slurmctld -c
     fi
     if ! alive "$STATE/slurmd.pid" >/dev/null; then
