@@ -155,7 +155,7 @@ def check_fits(jobs: Iterable[Job], spec: WorkerSpec, local: Any = None) -> None
     job, why = bad[0]
     rule = job.rule
     directive = "threads" if why[0].endswith("threads") else "resources"
-    facts = [("worker", f"{spec.cores} cores, {spec.mem_mb} MB"
+    facts = [("worker", f"{spec.cores} core{'s' if spec.cores != 1 else ''}, {spec.mem_mb} MB"
               + (f", {spec.walltime_min} minutes" if spec.walltime_min else "")
               + (f", {spec.gpus} gpu" if spec.gpus else ""))]
     if len(bad) > 1:

@@ -261,7 +261,7 @@ def _tell(jobs: SlurmJobs, left: list[str], quiet: bool) -> None:
     ids = jobs.ids()
     if ids and not quiet:
         sys.stderr.write(f"rulekit: SLURM worker jobs {', '.join(ids)} ({jobs.name}); "
-                         f"their logs are in {LOG_FOLDER}/\n")
+                         f"their logs are in {jobs.log_dir}/\n")
     if left:
         sys.stderr.write(f"warning: SLURM still lists worker job(s) {', '.join(left)} after "
                          "scancel; check with `squeue -n " + jobs.name + "`\n")

@@ -64,7 +64,7 @@ class SlurmJobs:
         finally:
             os.unlink(fh.name)
         if done.returncode != 0:
-            said = " ".join(line.removeprefix("sbatch: error: ").strip()
+            said = "; ".join(line.removeprefix("sbatch: error: ").strip()
                             for line in done.stderr.splitlines() if line.strip())
             directives = [line.removeprefix("#SBATCH ").strip() for line in script.splitlines()
                           if line.startswith("#SBATCH") and " -e " not in line
