@@ -238,3 +238,22 @@ def test_ctrl_c_cancels_worker_jobs_and_exits_130(tmp_path: Path) -> None:
     # the job's shell is gone with its worker job, not left sleeping on the node
     left = subprocess.run(["pgrep", "-f", "sleep 117.5"], capture_output=True, text=True)
     assert left.stdout == "", left.stdout
+
+
+@pytest.mark.slow
+def test_worker_that_cannot_start_stops_the_run_naming_its_log(tmp_path: Path) -> None:
+    write(tmp_path, {"Rulesfile": """
+        rule one:
+            output: "one.txt"
+            shell: "touch {output}"
+        """})
+    env = dict(ENV, DASK_JOBQUEUE__SLURM__PYTHON="/nonexistent/python")
+    done = rk(tmp_path, "run", *SLURM, "--worker-timeout", "5", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    name, ids = worker_jobs(done.stderr)
+    log = tmp_path / ".rulekit" / "slurm" / f"{name}-{ids[0]}.err"
+    assert "/nonexistent/python: No such file or directory" in log.read_text()
+    assert "error: no Dask worker left for 5 s; stopped with 1 job(s) unfinished" in done.stderr
+    assert f"hint: see the worker jobs' logs ({tmp_path}/.rulekit/slurm/{name}-*.err)" \
+        in done.stderr
+    assert squeue_names() == []
