@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from rulekit.errors import UsageError
-from rulekit.executor.base import Task
-from rulekit.executor.clusterfit import misfit, task_resources, worker_spec
-from rulekit.model import NamedList
+from rulekit.core.errors import UsageError
+from rulekit.core.model import NamedList
+from rulekit.execution.base import Task
+from rulekit.execution.clusterfit import misfit, task_resources, worker_spec
 
 
 @pytest.mark.parametrize(("text", "minutes"), [

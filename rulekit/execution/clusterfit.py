@@ -22,9 +22,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import UsageError, WorkflowError
-from ..jobvalues import parse_minutes, parse_size_mb
-from ..model import Job
+from ..core.errors import UsageError, WorkflowError
+from ..core.jobvalues import parse_minutes, parse_size_mb
+from ..core.model import Job
 from .base import Task
 
 __all__ = ["WorkerSpec", "worker_spec", "check_fits", "misfit", "task_resources",

@@ -36,7 +36,7 @@ from ..core.errors import JobFailedError, UsageError
 from ..core.model import Workflow
 from .base import ExecOptions, Outcome, RunResult, Task, WorkflowRef, default_cores
 
-__all__ = ["DaskRunner", "make_dask_execute", "run_chunk", "stop_run"]
+__all__ = ["DaskRunner", "make_dask_execute", "run_chunk", "stop_run", "is_local"]
 
 _LOCAL_POLL_S = 0.05   # while localrules run in the driver, how often Dask results are looked at
 _CONNECT_TIMEOUT_S = 20
@@ -114,7 +114,8 @@ def stop_run(token: str, sig: int) -> int:
     return len(running)
 
 
-def _is_local(workflow: Workflow, rule: str) -> bool:
+def is_local(workflow: Workflow, rule: str) -> bool:
+    """Whether the rule's jobs run in the driver (`localrules:`, `localrule: True`)."""
     if rule in workflow.localrules:
         return True
     r = workflow.rules.get(rule)
@@ -148,6 +149,8 @@ class DaskRunner:
         self._where: dict[str, str] = {}        # future key -> the worker last seen running it
         self._next_check = 0.0
         self._no_workers_since: float | None = None
+        self.no_worker_hint = ("start workers with `dask worker ADDRESS`, or wait longer with "
+                               "--worker-timeout SECONDS")
 
     # -- JobRunner ---------------------------------------------------------------------
 
@@ -157,7 +160,7 @@ class DaskRunner:
     def submit(self, tasks: Sequence[Task]) -> None:
         remote = []
         for task in tasks:
-            if _is_local(self.workflow, task.rule):
+            if is_local(self.workflow, task.rule):
                 self._local_runner().submit([task])
                 self.local_pending += 1
             else:
@@ -228,7 +231,7 @@ class DaskRunner:
     def _stop_remote(self, grace: float) -> None:
         """SIGTERM the run's shell jobs on every worker, SIGKILL what is left after `grace`."""
         deadline = time.monotonic() + grace
-        sig = signal.SIGTERM
+        sig: int = signal.SIGTERM
         while True:
             try:
                 left = self.client.run(stop_run, self.token, sig, on_error="ignore")
@@ -254,7 +257,7 @@ class DaskRunner:
             processing = self.client.processing()
         except Exception:   # noqa: BLE001 - the scheduler is unreachable: like no worker
             processing = {}
-        if processing:
+        if processing or self._workers_coming():
             self._no_workers_since = None
         elif self._no_workers_since is None:
             self._no_workers_since = now
@@ -264,8 +267,7 @@ class DaskRunner:
                 f"no Dask worker left for {self.worker_timeout:g} s; stopped with "
                 f"{len(jobs)} job(s) unfinished (they stay marked incomplete and rerun next "
                 "time)",
-                hint="start workers with `dask worker ADDRESS`, or wait longer with "
-                     "--worker-timeout SECONDS")
+                hint=self.no_worker_hint)
         by_key = {f.key: f for f in self.inflight}
         lost: list[Outcome] = []
         running = {k: w for w, keys in processing.items() for k in keys if k in by_key}
@@ -281,6 +283,14 @@ class DaskRunner:
                                     "left the cluster") for task in tasks)
         self._where = running
         return lost
+
+    def _task_resources(self, tasks: Sequence[Task]) -> dict[str, float] | None:
+        """The Dask resources a task running `tasks` asks for (a subclass's business)."""
+        return None
+
+    def _workers_coming(self) -> bool:
+        """True while workers are on their way (no-worker time then does not count)."""
+        return False
 
     def _local_runner(self) -> Any:
         if self.local is None:
@@ -309,7 +319,7 @@ class DaskRunner:
         for chunk in self._chunks(tasks):
             key = f"rulekit-{chunk[0].rule}-{chunk[0].jobid}-{os.urandom(4).hex()}"
             fut = self.client.submit(run_chunk, self.ref, chunk, self.token, key=key,
-                                     pure=False)
+                                     pure=False, resources=self._task_resources(chunk))
             self.inflight[fut] = chunk
             fut.add_done_callback(self._on_done)
 

@@ -30,7 +30,7 @@ from typing import Any
 import dask_jobqueue  # noqa: F401 - ImportError here means: no slurm executor
 from distributed.deploy.adaptive import Adaptive
 
-from ..model import Job, Workflow
+from ..core.model import Job, Workflow
 from .base import ExecOptions, Outcome, RunResult, Task
 from .clusterfit import WorkerSpec, check_fits, misfit, task_resources
 from .dask import DaskRunner, is_local

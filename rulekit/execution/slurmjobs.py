@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 
 __all__ = ["SlurmJobs", "require_sbatch"]
 

@@ -52,6 +52,14 @@ class RunOptions:
     scheduler: str | None = None
     batch_size: int | None = None
     worker_timeout: float | None = None    # Dask: stop after this long without any worker
+    # --executor slurm (None: the default; see executor/clusterfit.py and docs/cluster.md)
+    max_workers: int | None = None
+    worker_cores: int | None = None
+    worker_mem: str | None = None
+    worker_walltime: str | None = None
+    worker_gpus: int | None = None
+    slurm_partition: str | None = None
+    slurm_account: str | None = None
     resources: dict[str, float] = field(default_factory=dict)
     keep_going: bool = False
     keep_incomplete: bool = False
@@ -258,14 +266,33 @@ def _executor(ropts: RunOptions) -> Callable[..., RunResult]:
                              hint="pip install 'rulekit[dask]'") from err
         return make_dask_execute(ropts.scheduler, ropts.cores, ropts.batch_size,
                                  ropts.worker_timeout)
-    raise UsageError(f"unknown executor {ropts.executor!r}", hint="choose local or dask")
+    if ropts.executor == "slurm":
+        return _slurm_executor(ropts)
+    raise UsageError(f"unknown executor {ropts.executor!r}", hint="choose local, dask or slurm")
+
+
+def _slurm_executor(ropts: RunOptions) -> Callable[..., RunResult]:
+    from ..execution.clusterfit import worker_spec
+
+    spec = worker_spec(ropts.max_workers, ropts.worker_cores, ropts.worker_mem,
+                       ropts.worker_walltime, ropts.worker_gpus)
+    try:
+        from ..execution.slurm import SlurmSettings, make_slurm_execute
+    except ImportError as err:
+        raise UsageError(f"the slurm executor needs the 'dask-jobqueue' package ({err})",
+                         hint="install the slurm extra from your rulekit checkout: "
+                              "pip install -e '.[slurm]'") from err
+    return make_slurm_execute(SlurmSettings(
+        spec, ropts.slurm_partition, ropts.slurm_account, ropts.batch_size or 1,
+        ropts.worker_timeout, ropts.cores))
 
 
 def _latency_wait(ropts: RunOptions) -> float:
-    """Default 0 locally; 5 s with Dask, where outputs appear on a shared filesystem."""
+    """Default 0 locally; 5 s on a cluster (Dask, SLURM), where outputs appear on a shared
+    filesystem (SPEC 2.5)."""
     if ropts.latency_wait is not None:
         return ropts.latency_wait
-    return 5.0 if ropts.executor == "dask" else 0.0
+    return 5.0 if ropts.executor in ("dask", "slurm") else 0.0
 
 
 def runnable_now(plan: Plan) -> list[Job]:

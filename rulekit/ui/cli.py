@@ -281,11 +281,18 @@ def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
 @click.option("-n", "--dry-run", is_flag=True, help="Show the plan; run nothing.")
 @click.option("-k", "--keep-going", is_flag=True, help="After a failure, still run every independent job.")
 @click.option("--resources", "--res", "resource_items", multiple=True, metavar="K=V", help="Bound a resource, e.g. mem_mb=4000.")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local")
+@click.option("--executor", type=click.Choice(["local", "dask", "slurm"]), default="local", help="Where jobs run: here, on Dask, or on Dask workers started as SLURM jobs.")
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (default: a LocalCluster).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Dask: jobs per task.")
-@click.option("--worker-timeout", type=click.FloatRange(min=0), metavar="SECONDS", help="Dask: stop with an error after this long without any worker (default 60).")
-@click.option("--latency-wait", type=click.FloatRange(min=0), help="Seconds to wait for outputs to appear (default 0; 5 with dask).")
+@click.option("--worker-timeout", type=click.FloatRange(min=0), metavar="SECONDS", help="Dask: stop with an error after this long without any worker (default 60; 300 with slurm).")
+@click.option("--max-workers", type=click.IntRange(min=1), metavar="N", help="SLURM: at most N worker jobs at once (default 4).")
+@click.option("--worker-cores", type=click.IntRange(min=1), metavar="N", help="SLURM: CPUs of one worker job (default 1).")
+@click.option("--worker-mem", metavar="SIZE", help="SLURM: memory of one worker job, e.g. 16GB (default 2GB).")
+@click.option("--worker-walltime", metavar="TIME", help="SLURM: time limit of one worker job, e.g. 04:00:00 or 4h (default: the partition's).")
+@click.option("--worker-gpus", type=click.IntRange(min=0), metavar="N", help="SLURM: GPUs of one worker job (default 0).")
+@click.option("--slurm-partition", metavar="NAME", help="SLURM: the worker jobs' partition.")
+@click.option("--slurm-account", metavar="NAME", help="SLURM: the account the worker jobs are charged to.")
+@click.option("--latency-wait", type=click.FloatRange(min=0), help="Seconds to wait for outputs to appear (default 0; 5 with dask and slurm).")
 @click.option("--keep-incomplete", is_flag=True, help="Keep outputs of failed jobs (still marked incomplete).")
 @click.option("-p", "--print-commands", is_flag=True, help="Print shell commands.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final line.")
@@ -295,8 +302,10 @@ def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
 def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         configfiles: tuple[str, ...], cores: int | None, dry_run: bool, keep_going: bool,
         resource_items: tuple[str, ...], executor: str, scheduler: str | None,
-        batch_size: int | None, worker_timeout: float | None, latency_wait: float | None,
-        keep_incomplete: bool,
+        batch_size: int | None, worker_timeout: float | None, max_workers: int | None,
+        worker_cores: int | None, worker_mem: str | None, worker_walltime: str | None,
+        worker_gpus: int | None, slurm_partition: str | None, slurm_account: str | None,
+        latency_wait: float | None, keep_incomplete: bool,
         print_commands: bool, quiet: bool, fmt: str, touch: bool, delete_temp_output: bool,
         **selection: Any) -> None:
     """Run the jobs the targets need (default: the default target)."""
@@ -322,6 +331,10 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         return
     ropts = api.RunOptions(cores=cores, executor=executor, scheduler=scheduler,
                            batch_size=batch_size, worker_timeout=worker_timeout,
+                           max_workers=max_workers, worker_cores=worker_cores,
+                           worker_mem=worker_mem, worker_walltime=worker_walltime,
+                           worker_gpus=worker_gpus, slurm_partition=slurm_partition,
+                           slurm_account=slurm_account,
                            resources=resources, keep_going=keep_going,
                            keep_incomplete=keep_incomplete, latency_wait=latency_wait,
                            print_commands=print_commands, quiet=quiet, argv=sys.argv,
