@@ -1,7 +1,11 @@
 """Worker sizes for the SLURM executor: the options' forms, their errors, and what a task
-asks of a worker (no SLURM needed)."""
+asks of a worker, and the error without dask-jobqueue (no SLURM needed)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +57,17 @@ def test_task_resources_and_misfits() -> None:
     assert "needs runtime=61 minutes" in str(misfit(_task(1, runtime=61), spec))
     assert "needs gpu=1, more than any worker has (--worker-gpus 0)" in \
         str(misfit(_task(1, gpu=1), spec))
+
+
+def test_without_dask_jobqueue_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "Rulesfile").write_text('rule a:\n    output: "a.txt"\n    shell: "touch {output}"\n')
+    code = ("import sys; sys.modules['dask_jobqueue'] = None; sys.argv = ['rulekit'] + sys.argv[1:];"
+            "from rulekit.ui.cli import main; main()")
+    r = subprocess.run([sys.executable, "-c", code, "run", "--executor", "slurm"], cwd=tmp_path,
+                       text=True, capture_output=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "error: the slurm executor needs the 'dask-jobqueue' package" in r.stderr
+    assert "hint: install the slurm extra from your rulekit checkout: pip install -e '.[slurm]'" \
+        in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "a.txt").exists()

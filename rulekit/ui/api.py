@@ -263,7 +263,8 @@ def _executor(ropts: RunOptions) -> Callable[..., RunResult]:
             from ..execution.dask import make_dask_execute
         except ImportError as err:
             raise UsageError("the dask executor needs the 'distributed' package",
-                             hint="pip install 'rulekit[dask]'") from err
+                             hint="install the dask extra from your rulekit checkout: "
+                                  "pip install -e '.[dask]'") from err
         return make_dask_execute(ropts.scheduler, ropts.cores, ropts.batch_size,
                                  ropts.worker_timeout)
     if ropts.executor == "slurm":
