@@ -296,3 +296,36 @@ def test_a_plan_hashes_only_what_the_store_does_not_know(tmp_path: Path, monkeyp
     (clone / "zdata" / "b.txt").write_text("BETA\n")
     assert [p.job.name for p in wf.plan()] == ["count[s=b]", "all"]
     assert hashed == ["zdata/b.txt"]
+
+
+def test_refresh_only_after_successful_runs(tmp_path: Path) -> None:
+    write(tmp_path, {"Rulesfile": RULES, "zdata/a.txt": "alpha\n", "zdata/b.txt": "beta\n"})
+    run_ok(tmp_path)
+    assert rk(tmp_path, "manifest").returncode == 0
+    manifest = tmp_path / "rulekit.manifest"
+    before = manifest.read_text()
+    (tmp_path / "zdata" / "a.txt").write_text("longer alpha\n")
+    assert rk(tmp_path, "run", "-n").returncode == 0
+    assert manifest.read_text() == before                     # a dry run writes nothing
+    broken = RULES.replace("wc -c < {input}", "exit 1; wc -c < {input}")
+    (tmp_path / "Rulesfile").write_text(broken)
+    assert rk(tmp_path, "run").returncode == 1
+    assert manifest.read_text() == before                     # nor does a failed run
+    (tmp_path / "Rulesfile").write_text(RULES)
+    assert rk(tmp_path, "run", "--touch").returncode == 0     # --touch marks jobs done
+    after = manifest.read_text()
+    assert blake(b"longer alpha\n") in after and blake(b"alpha\n") not in after
+
+
+def test_manifest_with_targets_keeps_other_entries(tmp_path: Path) -> None:
+    write(tmp_path, {"Rulesfile": RULES, "zdata/a.txt": "alpha\n", "zdata/b.txt": "beta\n"})
+    run_ok(tmp_path)
+    assert rk(tmp_path, "manifest", "out/b.count").stdout == \
+        "rulekit.manifest: 1 job written (1 new)\n"
+    assert rk(tmp_path, "manifest", "out/a.count").stdout == \
+        "rulekit.manifest: 1 job written (1 new)\n"
+    assert (tmp_path / "rulekit.manifest").read_text().count("job count\n") == 2
+    text = RULES.replace('SAMPLES = ["a", "b"]', 'SAMPLES = ["a"]')
+    (tmp_path / "Rulesfile").write_text(text)
+    assert rk(tmp_path, "manifest").stdout == \
+        "rulekit.manifest: 1 job written (1 unchanged, 1 dropped)\n"
