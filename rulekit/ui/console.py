@@ -17,7 +17,8 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
     never wrapped, several values in a cell joined by "; "), for logs, pipes and grep."""
     console = console or Console(soft_wrap=False)
     if not console.is_terminal:
-        console.out(plain_table(headers, rows), highlight=False)
+        text = plain_table(headers, rows)
+        console.out(f"{title}\n{text}" if title else text, highlight=False)
         return
     table = Table(title=title, box=Table().box, show_edge=True, header_style="bold",
                   pad_edge=False)
