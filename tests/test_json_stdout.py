@@ -139,3 +139,15 @@ def test_markdown_cells_escape_pipes(tmp_path: Path) -> None:
     write(tmp_path, {"Rulesfile": 'rule a:\n    output: "a|b.txt"\n    shell: "touch {output}"\n'})
     res = rk(tmp_path, "plan", "--format", "markdown")
     assert "| a |  | a\\|b.txt | missing output a\\|b.txt |" in res.stdout
+
+
+def test_every_command_with_a_json_format_reserves_stdout() -> None:
+    """A command that offers --format json must keep stdout for the document (and be in the
+    tests above): new commands are caught here."""
+    from rulekit.ui.cli import cli
+
+    with_json = sorted(name for name, cmd in cli.commands.items() for p in cmd.params
+                       if p.name == "fmt" and "json" in getattr(p.type, "choices", ()))
+    assert with_json == ["dag", "list", "plan", "provenance", "run", "summary"]
+    for name in with_json:
+        assert getattr(cli.commands[name].callback, "documents_stdout", False), name

@@ -69,4 +69,5 @@ def document_command(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with document_stdout(kwargs.get("fmt") in ("json", "markdown")):
             return func(*args, **kwargs)
+    wrapper.documents_stdout = True  # type: ignore[attr-defined]  # tests check every command
     return wrapper
