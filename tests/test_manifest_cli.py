@@ -329,3 +329,20 @@ def test_manifest_with_targets_keeps_other_entries(tmp_path: Path) -> None:
     (tmp_path / "Rulesfile").write_text(text)
     assert rk(tmp_path, "manifest").stdout == \
         "rulekit.manifest: 1 job written (1 unchanged, 1 dropped)\n"
+
+
+def test_concurrent_runs_both_refresh_the_manifest(tmp_path: Path) -> None:
+    write(tmp_path, {"Rulesfile": RULES, "zdata/a.txt": "alpha\n", "zdata/b.txt": "beta\n"})
+    run_ok(tmp_path)
+    assert rk(tmp_path, "manifest").returncode == 0
+    (tmp_path / "zdata" / "a.txt").write_text("new alpha\n")
+    (tmp_path / "zdata" / "b.txt").write_text("new beta\n")
+    procs = [subprocess.Popen([sys.executable, "-m", "rulekit", "run", target], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for target in ("out/a.count", "out/b.count")]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out + err
+    text = (tmp_path / "rulekit.manifest").read_text()
+    assert blake(b"new alpha\n") in text and blake(b"new beta\n") in text
+    assert (tmp_path / ".rulekit-locks" / ".gitignore").read_text() == "*\n"

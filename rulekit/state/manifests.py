@@ -9,18 +9,26 @@ again, and the hashes taken are remembered in the store for the next plan.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from filelock import FileLock, Timeout
+
+from ..core.errors import LockError
 from ..core.model import Job, Workflow
 from ..planning.content import ContentHasher, entry_for, manifest_file
 from ..planning.fs import FileSystem
 from ..planning.manifest import MANIFEST_NAME, Entry, manifest_path, read_manifest, write_manifest
 from ..planning.plan import Plan
+from .folders import private_folder
+from .locks import lock_dir
 
 __all__ = ["ManifestUpdate", "update_manifest", "refresh_manifest"]
+
+MANIFEST_LOCK_TIMEOUT = 60.0   # a writer holds it while hashing the outputs of its jobs
 
 
 @dataclass
@@ -52,6 +60,23 @@ class ManifestUpdate:
                 f"run {'them' if n != 1 else 'it'} first"]
 
 
+@contextlib.contextmanager
+def _exclusive(workdir: str) -> Iterator[None]:
+    """Two runs with disjoint outputs may finish together: their read-modify-write of the
+    manifest must not interleave (the later one would drop the other's entries)."""
+    folder = lock_dir(workdir)
+    private_folder(folder)
+    lock = os.path.join(folder, "manifest.lock")
+    try:
+        with FileLock(lock, timeout=MANIFEST_LOCK_TIMEOUT):
+            yield
+    except Timeout:
+        raise LockError(f"{MANIFEST_NAME} is being written by another rulekit process",
+                        facts=[("lock", lock)],
+                        hint=f"it held the lock for over {MANIFEST_LOCK_TIMEOUT:.0f} s; try "
+                             "again, or `rulekit manifest` once the other run ended") from None
+
+
 def _existing(path: str) -> dict[str, Entry]:
     return dict(read_manifest(path)) if os.path.isfile(path) else {}
 
@@ -62,7 +87,12 @@ def update_manifest(workflow: Workflow, plan: Plan, store: Any, *,
     run keep their old entry; entries of other jobs are kept with `keep_others` (targets
     were named), else dropped (the default target covers the workflow)."""
     path = manifest_path(workflow.path)
-    old = _existing(path)
+    with _exclusive(workflow.workdir):
+        return _update(workflow, path, _existing(path), plan, store, keep_others)
+
+
+def _update(workflow: Workflow, path: str, old: dict[str, Entry], plan: Plan, store: Any,
+            keep_others: bool) -> ManifestUpdate:
     hasher = ContentHasher(workflow.workdir, FileSystem(workflow.workdir).stat, store)
     update = ManifestUpdate(path)
     entries: dict[str, Entry] = dict(old) if keep_others else {}
@@ -96,6 +126,11 @@ def refresh_manifest(workflow: Workflow, jobs: Iterable[Job], store: Any) -> Non
     jobs = [job for job in jobs if job.output]
     if path is None or not jobs:
         return
+    with _exclusive(workflow.workdir):
+        _refresh(workflow, path, jobs, store)
+
+
+def _refresh(workflow: Workflow, path: str, jobs: list[Job], store: Any) -> None:
     entries = _existing(path)
     hasher = ContentHasher(workflow.workdir, FileSystem(workflow.workdir).stat, store)
     hasher.prefetch([str(p) for job in jobs for p in (*job.input, *job.output)])
