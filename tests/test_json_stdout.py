@@ -151,3 +151,13 @@ def test_every_command_with_a_json_format_reserves_stdout() -> None:
     assert with_json == ["dag", "list", "plan", "provenance", "run", "summary"]
     for name in with_json:
         assert getattr(cli.commands[name].callback, "documents_stdout", False), name
+
+
+def test_markdown_error_goes_to_the_step_summary(tmp_path: Path) -> None:
+    write(tmp_path, {"Rulesfile": 'rule a:\n    ouput: "a.txt"\n'})
+    summary = tmp_path / "summary.md"
+    res = rk(tmp_path, "plan", "--format", "markdown", env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert (res.returncode, res.stdout) == (2, "")
+    assert summary.read_text() == (
+        "### rulekit plan: error\n\n```\n" + res.stderr.rstrip("\n") + "\n```\n\n")
+    assert res.stderr.startswith("Rulesfile:2:5: error: unknown directive 'ouput'")

@@ -32,7 +32,7 @@ from .cliargs import (
     remembered,
 )
 from .completion import complete_rules, complete_targets
-from .docout import document_command, emit
+from .docout import document_command, emit, step_summary
 from .planview import NOTHING_TO_DO, render_plan_markdown, render_plan_rich, render_plan_text
 
 PlanOptions = api.PlanOptions
@@ -193,10 +193,7 @@ def show_plan(plan: Plan, fmt: str) -> None:
     if fmt == "markdown":
         text = render_plan_markdown(plan)
         emit(text)
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:   # GitHub Actions: the job summary page shows this file
-            with open(summary, "a", encoding="utf-8") as fh:
-                fh.write(text + "\n\n")
+        step_summary(text)
         return
     if sys.stdout.isatty() and len(plan) <= 1000:
         from rich.console import Console

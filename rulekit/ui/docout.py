@@ -3,7 +3,9 @@
 While `document_stdout()` is active, everything else that would reach stdout goes to stderr:
 `print()` in the rule file and in `run:` bodies, click's human lines, and the output of
 processes started meanwhile (jobs, shells, Dask workers), which inherit file descriptor 1.
-The document itself is written with `emit()`, to the real stdout.
+The document itself is written with `emit()`, to the real stdout. A Markdown document also
+goes to the GitHub Actions job summary (`step_summary()`), and so does an error that stops
+a command asked for Markdown.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any, TextIO
 
 import click
 
-__all__ = ["document_stdout", "document_command", "emit"]
+from ..core.errors import RulekitError
+
+__all__ = ["document_stdout", "document_command", "emit", "step_summary"]
 
 _target: list[TextIO] = []
 
@@ -67,7 +71,20 @@ def document_command(func: Callable[..., Any]) -> Callable[..., Any]:
     holds the document alone for the whole command, loading the rule file included."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with document_stdout(kwargs.get("fmt") in ("json", "markdown")):
-            return func(*args, **kwargs)
+        try:
+            with document_stdout(kwargs.get("fmt") in ("json", "markdown")):
+                return func(*args, **kwargs)
+        except RulekitError as err:
+            if kwargs.get("fmt") == "markdown":
+                step_summary(f"### rulekit {func.__name__}: error\n\n```\n{err.show()}\n```")
+            raise
     wrapper.documents_stdout = True  # type: ignore[attr-defined]  # tests check every command
     return wrapper
+
+
+def step_summary(markdown: str) -> None:
+    """Append to the GitHub Actions job summary when `$GITHUB_STEP_SUMMARY` names a file."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n\n")
