@@ -51,6 +51,7 @@ def test_read_only_commands_print_only_json(tmp_path: Path, args: tuple[str, ...
     assert "top level prints" in res.stderr
 
 
+@pytest.mark.slow
 def test_run_touch_provenance_print_only_json(tmp_path: Path) -> None:
     write(tmp_path, {"Rulesfile": NOISY})
     res = rk(tmp_path, "run", "--cores", "2", "--format", "json")
@@ -104,6 +105,7 @@ rule total:
 '''
 
 
+@pytest.mark.slow
 def test_plan_markdown_and_step_summary(tmp_path: Path) -> None:
     write(tmp_path, {"Rulesfile": CHAIN, "raw/x.txt": "x\n"})
     summary = tmp_path / "summary.md"

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from jobhelp import rk, run_ok, write
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+# each test makes a git repository and runs rulekit several times: seconds each
+pytestmark = [pytest.mark.skipif(shutil.which("git") is None, reason="needs git"),
+              pytest.mark.slow]
 
 RULES = '''\
 SAMPLES = ["a", "b"]
