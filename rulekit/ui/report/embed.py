@@ -94,6 +94,7 @@ def render_caption(text: str, wildcards: dict[str, str], source: str) -> str:
     text = _PLACEHOLDER.sub(lambda m: wildcards.get(m.group(1), m.group(0)), text)
     try:
         from docutils.core import publish_parts
+        from docutils.writers.html5_polyglot import Writer
     except ImportError:  # the report extra brings docutils; plain text is the fallback
         return "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip())
     settings: dict[str, Any] = {
@@ -102,7 +103,7 @@ def render_caption(text: str, wildcards: dict[str, str], source: str) -> str:
         "output_encoding": "unicode", "syntax_highlight": "none", "math_output": "HTML",
         "initial_header_level": 4,
     }
-    body: str = publish_parts(text, source_path=source, writer_name="html5",
+    body: str = publish_parts(text, source_path=source, writer=Writer(),
                               settings_overrides=settings)["body"]
     return _NETWORK_LINK.sub(
         lambda m: f"{m.group(2)} <span class='url'>({html.escape(m.group(1))})</span>"

@@ -7,14 +7,12 @@ as running when it stopped).
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import socket
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from ...model import Job, Workflow
 from ...plan import DEFAULT_TRIGGERS, Plan, make_plan
