@@ -221,7 +221,7 @@ def test_done_batch_is_one_write(proj: Any) -> None:
     jobs = [_job(wf, n) for n in ("a[s=x]", "b[s=x]", "c[s=x]")]
     rec.jobs_started(jobs)
     rec.jobs_finished([JobResult(j, "done", 1.0, 2.0) for j in jobs])
-    assert calls == ["mark_incomplete", "put_many", "clear_incomplete"]
+    assert calls == ["mark_incomplete", "finish_step"]  # records, markers, run log: one transaction
     assert {r.run_id for r in proj.store.all_records().values()} == {"r2"}
 
 

@@ -23,6 +23,7 @@ from ..core.errors import LoadError, RulesSyntaxError, WorkflowError
 from ..core.iopaths import fspaths
 from ..core.model import Body, Rule, Unpack, Workflow
 from ..core.patterns import Pattern, WildcardError, wildcard_names
+from ..core.reportmark import report_mark
 from ..core.source import Span, compile_block, compile_value, register_source, source_line
 from . import nested, usererrors
 from .configfile import deep_merge, read_config
@@ -421,6 +422,8 @@ class _Loader:
                     if key != "input" or not (callable(path) or isinstance(path, Unpack)):
                         raise LoadError(f"{key} items must be paths, got {type(path).__name__}", rule.spans[key])
                     continue
+                if report_mark(path) is not None:
+                    raise LoadError(f"report() marks outputs only, not {key}", rule.spans[key])
                 _no_nul(key, path, rule.spans[key])
                 try:
                     missing = [n for n in wildcard_names(path) if n not in rule.wildcard_names]

@@ -38,6 +38,7 @@ from ..core.model import (
     producer_flag,
 )
 from ..core.patterns import Pattern, expand, glob_wildcards
+from .reportcall import make_report
 
 __all__ = ["make_namespace", "register_rule", "Shell"]
 
@@ -314,6 +315,7 @@ def make_namespace(workflow: Workflow) -> dict[str, Any]:
         "ancient": ancient,
         "multiext": multiext,
         "unpack": unpack,
+        "report": make_report(workflow.files, workflow.basedir),
         "config": workflow.config,
         "rules": rules,
         "checkpoints": checkpoints,

@@ -20,7 +20,7 @@ from typing import Any
 from ..core.errors import RulekitError, UsageError
 from ..core.model import Job, Workflow, has_flag
 from ..planning.fs import FileSystem
-from ..planning.plan import DEFAULT_TRIGGERS, make_plan
+from ..planning.plan import DEFAULT_TRIGGERS, Plan, make_plan
 from ..planning.resolve_errors import hidden_text
 from .store import MetadataStore, OutputRecord
 
@@ -48,7 +48,8 @@ def _iso_ns(t_ns: int | None) -> str | None:
 
 def summary_rows(workflow: Workflow, store: MetadataStore,
                  targets: Sequence[str] | str = (), *,
-                 warnings: list[str] | None = None) -> list[dict[str, Any]]:
+                 warnings: list[str] | None = None, plan: Plan | None = None
+                 ) -> list[dict[str, Any]]:
     """Every known output, the targets' DAG first (in job order) then the store's other
     records (sorted): path, exists, rule, job, last_run, status, reasons.
 
@@ -57,9 +58,11 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
     rule that makes it cannot run: one of its inputs is missing), "would rerun", "no record"
     (exists, up to date by timestamps, never recorded) or "ok". The plan's warnings are added to
     `warnings` when given. Store records the current rule file
-    cannot make any more are listed with the reason "no rule makes this file now"."""
+    cannot make any more are listed with the reason "no rule makes this file now". `plan`:
+    the targets' plan when the caller made it already."""
     fs = FileSystem(workflow.workdir)
-    plan = make_plan(workflow, targets, fs=fs, store=store, rerun_triggers=DEFAULT_TRIGGERS)
+    if plan is None:
+        plan = make_plan(workflow, targets, fs=fs, store=store, rerun_triggers=DEFAULT_TRIGGERS)
     if warnings is not None:
         warnings.extend(plan.warnings)
     records = store.all_records()

@@ -7,6 +7,7 @@ workdir-relative strings exactly as the planner uses them (the store's keys).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..core.paramtext import canonical_params
 from ..planning.plan import job_params
 from ..planning.reasons import UpstreamRuns
 from ..planning.triggers import CHECKSUM_MAX_SIZE
+from .runlog import JobRunRow
 from .store import InputRecord, MetadataStore, OutputRecord
 
 __all__ = ["StateRecorder"]
@@ -31,6 +33,7 @@ class StateRecorder:
     per output and clear the markers in the same transaction; for failed or cancelled jobs
     clear the markers of outputs that are gone (the executor removed them) and keep those of
     outputs that remain (--keep-incomplete, or a removal that failed): they stay suspect.
+    Both also keep the run log (runlog.py): when each job ran and how it ended.
     """
 
     def __init__(self, store: MetadataStore, workflow: Workflow, run_id: str, *,
@@ -44,12 +47,19 @@ class StateRecorder:
         # path -> (mtime_ns, size, checksum): an input shared by many jobs is hashed once.
         self._hashes: dict[str, tuple[int, int, str]] = {}
         self._params_cache: dict[tuple[Any, ...], str] = {}
+        self._started: dict[Job, float] = {}   # job -> when it was handed to a runner
 
     def _full(self, path: str) -> str:
         return path if path.startswith("/") else os.path.join(self.root, path)
 
     def jobs_started(self, jobs: Sequence[Job]) -> None:
-        self.store.mark_incomplete([str(p) for job in jobs for p in job.output], self.run_id)
+        now = time.time()
+        started = []
+        for job in jobs:
+            self._started[job] = now
+            started.append(JobRunRow(self.run_id, job.name, job.rule.name, "running", now, now))
+        self.store.mark_incomplete([str(p) for job in jobs for p in job.output], self.run_id,
+                                   started)
 
     def jobs_running(self, procs: Sequence[tuple[Job, int, int, int | None]]) -> None:
         """The process (pid, group, start time) now running each job, beside its markers."""
@@ -122,19 +132,22 @@ class StateRecorder:
         records: list[OutputRecord] = []
         clear: list[str] = []
         cache: dict[str, InputRecord | None] = {}
+        ended: list[JobRunRow] = []
         for res in results:
             status = res.status
             job = res.job
+            started = self._started.pop(job, None)
+            if started is not None:  # started through jobs_started (--touch jobs never are)
+                ended.append(JobRunRow(self.run_id, job.name, job.rule.name, status,
+                                       res.start or started, res.end or time.time(),
+                                       res.attempts, res.error))
             if status == "done":
                 records.extend(self.records_for(job, res.start, res.end, cache))
                 clear.extend(str(p) for p in job.output)
             elif status in ("failed", "cancelled"):
                 clear.extend(str(p) for p in job.output
                              if not os.path.lexists(self._full(str(p))))
-        if records:
-            self.store.put_many(records)  # one transaction; markers are cleared right after
-        if clear:
-            self.store.clear_incomplete(clear)
+        self.store.finish_step(records, clear, ended)  # one transaction
 
     def early_cutoff(self, job: Job, reasons: Iterable[Any]) -> bool:
         """With checksums on: may `job`, now ready, be skipped? Yes when it was planned only

@@ -24,7 +24,6 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -37,8 +36,8 @@ from .records import (
     RunRecord,
     StoredRecord,
     canonical_params,
-    host,
 )
+from .runlog import JOBRUNS_SCHEMA, JobRunRow, RunLog
 
 __all__ = [
     "SCHEMA_VERSION", "RulekitWarning", "InputRecord", "OutputRecord", "PlanRecord", "RunRecord",
@@ -92,6 +91,8 @@ _HASHES_SCHEMA = ("CREATE TABLE IF NOT EXISTS filehashes (path TEXT PRIMARY KEY,
 _COLUMNS = ("path, rule, wildcards, params, code_hash, inputs, start, end_, host, user, "
             "exit_status, rulekit_version, python_version, logs, run_id")
 
+_PUT_OUTPUTS = f"INSERT OR REPLACE INTO outputs ({_COLUMNS}) VALUES ({','.join('?' * 15)})"
+
 _loads = json.loads
 _dumps = json.dumps
 
@@ -132,7 +133,7 @@ class _NewerSchema(Exception):
     """args[0]: the schema version found."""
 
 
-class MetadataStore:
+class MetadataStore(RunLog):
     """`<root>/.rulekit/metadata.db`. Paths are keys exactly as given: callers pass the
     normalised workdir-relative paths the planner uses (normalising here would cost a
     measurable share of a 30k-job no-op)."""
@@ -205,6 +206,8 @@ class MetadataStore:
                 conn.execute(_PROCS_SCHEMA)  # added after schema 1; older rulekits ignore it
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='filehashes'").fetchone():
                 conn.execute(_HASHES_SCHEMA)
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='jobruns'").fetchone():
+                conn.execute(JOBRUNS_SCHEMA)  # the same
         except BaseException:
             conn.close()
             raise
@@ -392,9 +395,7 @@ class MetadataStore:
 
     def put_many(self, records: Iterable[OutputRecord]) -> None:
         """Insert or replace records, all in one transaction."""
-        rows = [_encode(r) for r in records]
-        sql = f"INSERT OR REPLACE INTO outputs ({_COLUMNS}) VALUES ({','.join('?' * 15)})"
-        self._write("saving records", (sql, rows))
+        self._write("saving records", (_PUT_OUTPUTS, [_encode(r) for r in records]))
 
     def remove(self, paths: Iterable[str]) -> None:
         """Forget records and incomplete markers of `paths` (for `rulekit clean`)."""
@@ -430,12 +431,14 @@ class MetadataStore:
 
     # -- incomplete markers ---------------------------------------------------------------
 
-    def mark_incomplete(self, paths: Iterable[str], run_id: str | None) -> None:
-        """Committed before the job starts: after a crash, these outputs are suspect."""
+    def mark_incomplete(self, paths: Iterable[str], run_id: str | None,
+                        started: Iterable[JobRunRow] = ()) -> None:
+        """Committed before the job starts: after a crash, these outputs are suspect.
+        `started`: the jobs' rows in the run log, in the same transaction."""
         now = time.time()
         rows = [(p, run_id, now) for p in paths]
         sql = "INSERT OR REPLACE INTO incomplete (path, run_id, since) VALUES (?, ?, ?)"
-        self._write("marking outputs incomplete", (sql, rows))
+        self._write("marking outputs incomplete", (sql, rows), self.job_run_batch(started))
         if self._on_file:
             self._marked.update(r[0] for r in rows)
 
@@ -444,6 +447,16 @@ class MetadataStore:
         self._marked.difference_update(r[0] for r in rows)
         self._write("clearing incomplete markers", ("DELETE FROM incomplete WHERE path=?", rows),
                     ("DELETE FROM jobprocs WHERE path=?", rows))
+
+    def finish_step(self, records: Iterable[OutputRecord], clear: Iterable[str],
+                    finished: Iterable[JobRunRow]) -> None:
+        """The end of some jobs in one transaction: their output records, their cleared
+        incomplete markers, their rows in the run log."""
+        put = [_encode(r) for r in records]
+        gone = [(p,) for p in clear]
+        self._marked.difference_update(r[0] for r in gone)
+        self._write("saving records", (_PUT_OUTPUTS, put), ("DELETE FROM incomplete WHERE path=?", gone),
+                    ("DELETE FROM jobprocs WHERE path=?", gone), self.job_run_batch(finished))
 
     def set_processes(self, rows: Iterable[tuple[str, int, int, int | None]]) -> None:
         """(path, pid, process group, start time) of the process writing each marked path."""
@@ -469,27 +482,3 @@ class MetadataStore:
 
     def incomplete_paths(self) -> set[str]:
         return set(self.incomplete())
-
-    # -- runs -----------------------------------------------------------------------------
-
-    def start_run(self, argv: Sequence[str]) -> str:
-        # Sortable by time, unique across hosts and concurrent runs.
-        run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        row = (run_id, _dumps(list(argv)), time.time(), os.getpid(), host())
-        sql = "INSERT INTO runs (run_id, argv, start, pid, host) VALUES (?, ?, ?, ?, ?)"
-        self._write("recording the run", (sql, [row]))
-        return run_id
-
-    def end_run(self, run_id: str, outcome: str) -> None:
-        row = (time.time(), outcome, run_id)
-        sql = "UPDATE runs SET end_=?, outcome=? WHERE run_id=?"
-        self._write("recording the run's end", (sql, [row]))
-
-    def runs(self) -> list[RunRecord]:
-        """Every recorded run, oldest first."""
-        def op(conn: sqlite3.Connection) -> list[RunRecord]:
-            rows = conn.execute("SELECT run_id, argv, start, end_, outcome, pid, host FROM runs "
-                                "ORDER BY start").fetchall()
-            return [RunRecord(r[0], _loads(r[1]), *r[2:]) for r in rows]
-
-        return self._run(op, "reading runs")

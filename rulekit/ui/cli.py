@@ -403,6 +403,28 @@ def summary(file: str | None, directory: str | None, config_items: tuple[str, ..
         print_table(headers, [[_cell(r.get(h)) for h in headers] for r in rows])
 
 
+@cli.command()
+@workflow_options
+@click.argument("targets", nargs=-1)
+@click.option("-o", "--output", default="report.html", show_default=True, metavar="FILE",
+              help="Where to write the HTML file.")
+@handle_errors
+def report(file: str | None, directory: str | None, config_items: tuple[str, ...],
+           configfiles: tuple[str, ...], targets: tuple[str, ...], output: str) -> None:
+    """A self-contained HTML report: graphs, last run's timeline, outputs, provenance."""
+    from .report import missing_extra_text, write_report
+
+    missing = missing_extra_text()
+    if missing:
+        raise UsageError(missing)
+    wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
+    target = os.path.abspath(output)
+    with api.working_directory(wf.workdir), wf.open_store() as store:
+        made = write_report(wf.model, store, target, targets)
+    click.echo(f"rulekit: report written to {output} ({made['outputs']} outputs, "
+               f"{made['jobs']} jobs, {made['bytes'] / 1000:.0f} kB)")
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "\n".join(str(v) for v in value)

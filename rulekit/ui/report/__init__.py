@@ -40,7 +40,7 @@ def write_report(workflow: Any, store: Any, output: str | os.PathLike[str],
                  targets: Sequence[str] = ()) -> dict[str, Any]:
     """Write the report of `targets` (the default target if none) to `output`; returns
     {"path", "bytes", "outputs", "jobs"}."""
-    from ...errors import UsageError
+    from ...core.errors import UsageError
     from .gather import gather
     from .page import render_page
 

@@ -14,11 +14,12 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from ...model import Job, Workflow
-from ...plan import DEFAULT_TRIGGERS, Plan, make_plan
-from ...records import OutputRecord
-from ...state import summary_rows
-from ...store import MetadataStore
+from ...core.model import Job, Workflow
+from ...core.version import rulekit_version
+from ...planning.plan import DEFAULT_TRIGGERS, Plan, make_plan
+from ...state.queries import summary_rows
+from ...state.records import OutputRecord
+from ...state.store import MetadataStore
 from .facts import Graph, GraphNode, JobRun, OutputRow, ReportFacts, RunFacts
 from .marked import marked_outputs
 from .provenance import ProvenanceTable
@@ -188,9 +189,9 @@ def gather(workflow: Workflow, store: MetadataStore, targets: Sequence[str] = ()
     durations: dict[str, list[float]] = defaultdict(list)
     seen_jobs: set[str] = set()
     for rec in records.values():
-        key = _record_key(rec)
-        if key not in seen_jobs:
-            seen_jobs.add(key)
+        job_key = _record_key(rec)
+        if job_key not in seen_jobs:
+            seen_jobs.add(job_key)
             durations[rec.rule].append(max(rec.end - rec.start, 0.0))
     order = {name: i for i, name in enumerate(workflow.rules)}
     rules = sorted(set(workflow.rules) | set(durations), key=lambda r: order.get(r, 1 << 30))
@@ -200,12 +201,10 @@ def gather(workflow: Workflow, store: MetadataStore, targets: Sequence[str] = ()
     output_counts: dict[str, int] = defaultdict(int)
     for row in rows:
         output_counts[row["status"]] += 1
-    from ... import __version__
-
     return ReportFacts(
         workflow_file=os.path.relpath(workflow.path), workdir=workflow.workdir,
         generated=now if now is not None else time.time(), run=run,
-        rulekit_version=made.rulekit_version if made else __version__,
+        rulekit_version=made.rulekit_version if made else rulekit_version(),
         python_version=made.python_version if made else platform.python_version(),
         host=run.host if run is not None else socket.gethostname(), job_counts=dict(job_counts),
         output_counts=dict(output_counts), rules=rules, rule_graph=rule_graph,

@@ -180,8 +180,8 @@ def graph_svg(graph: Graph, prefix: str, *, fill: str = "status",
             zorder=3, bbox={"boxstyle": "round,pad=0.35", "facecolor": face,
                             "edgecolor": "#444444", "linewidth": 0.8})
     fig.canvas.draw()  # sizes the label boxes; arrows (drawn after them) are clipped at them
-    style = {"arrowstyle": "-|>", "mutation_scale": 9, "color": "#555555", "linewidth": 0.8,
-             "zorder": 4}
+    style: dict[str, Any] = {"arrowstyle": "-|>", "mutation_scale": 9, "color": "#555555",
+                             "linewidth": 0.8, "zorder": 4}
     for a, b in graph.edges:
         points = splines.get((a, b))
         if points and (len(points) - 1) % 3 == 0:  # dot's cubic Bezier, ending at the boxes

@@ -8,7 +8,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from ...reportmark import report_mark
+from ...core.reportmark import report_mark
 from .embed import embed_file, render_caption
 from .facts import Marked
 

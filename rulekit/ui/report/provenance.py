@@ -17,8 +17,8 @@ import json
 import os
 from typing import Any
 
-from ...model import Job, Workflow
-from ...records import OutputRecord
+from ...core.model import Job, Workflow
+from ...state.records import OutputRecord
 
 __all__ = ["ProvenanceTable", "LOG_TAIL_LINES", "LOG_TAIL_CHARS", "LOG_BUDGET",
            "INPUTS_SHOWN", "BENCHMARK_ROWS"]
