@@ -134,7 +134,7 @@ def test_page_holds_no_network_url(marked):
 def test_report_after_a_failed_run(tmp_path):
     write(tmp_path, {"Rulesfile": '''
 rule all:
-    input: "ok.txt", "bad.txt"
+    input: "ok.txt", "after.txt"
 
 rule good:
     output: "ok.txt"
@@ -144,19 +144,27 @@ rule bad:
     output: "bad.txt"
     log: "logs/bad.log"
     shell: "echo about to fail > {log}; exit 3"
+
+rule after:
+    input: "bad.txt"
+    output: "after.txt"
+    shell: "cp {input} {output}"
 '''})
     done = rulekit(tmp_path, "run", "--cores", "1", "-k")
     assert done.returncode == 1
     html = report_html(tmp_path)
     data = report_data(html)
     statuses = {row[0]: row[1] for row in data["outputs"]}
-    assert statuses == {"ok.txt": "ok", "bad.txt": "missing"}
-    assert "<span class='outcome-failed'>failed</span>" in html
-    assert "<span data-status='done'>done: 1</span>" in html
-    assert "<span data-status='failed'>failed: 1</span>" in html
-    assert "<span data-status='failed'>failed</span>" not in html.split("id='timeline'")[0]
+    assert statuses == {"ok.txt": "ok", "bad.txt": "missing", "after.txt": "missing"}
+    assert "<dt>outcome</dt><dd><span class='outcome-failed'>failed</span></dd>" in html
+    assert ("<dt>jobs in that run</dt><dd><span class='badges'><span data-status='done'>"
+            "done: 1</span><span data-status='failed'>failed: 1</span>"
+            "<span data-status='not started'>not started: 2</span></span></dd>") in html
     timeline = html[html.index('id="timeline"'):html.index('id="durations"')]
-    assert "timeline-figure" in timeline and "failed" in timeline
+    assert "2 jobs on 1 lane(s)" in timeline and ">failed<" in timeline   # the legend
+    job_graph = html[html.index('id="job-graph"'):html.index('id="timeline"')]
+    assert job_graph.count("fill: #f4a6a6") == 1        # the failed job's box
+    assert ">bad<" in job_graph
 
 
 SLOW = '''
@@ -201,14 +209,20 @@ def test_report_after_a_killed_run(tmp_path):
                             start_new_session=True)
     db = tmp_path / ".rulekit" / "metadata.db"
     try:
-        deadline = time.time() + 30
-        groups = []
-        while time.time() < deadline and not groups:
+        deadline = time.time() + 60
+        groups: list = []
+        states: dict = {}
+        while time.time() < deadline:   # until quick is done and slow's process runs
             time.sleep(0.2)
-            if (tmp_path / "quick.txt").exists() and db.exists():
-                with sqlite3.connect(db) as conn:
-                    groups = [g for (g,) in conn.execute("SELECT pgid FROM jobprocs")]
-        assert groups, "the slow job never started"
+            if not db.exists():
+                continue
+            with sqlite3.connect(db) as conn:
+                states = dict(conn.execute("SELECT job, status FROM jobruns"))
+                groups = [g for (g,) in conn.execute(
+                    "SELECT pgid FROM jobprocs WHERE path = 'slow.txt'")]
+            if states == {"quick": "done", "slow": "running"} and groups:
+                break
+        assert states == {"quick": "done", "slow": "running"} and groups, states
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()

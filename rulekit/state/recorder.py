@@ -61,6 +61,16 @@ class StateRecorder:
         self.store.mark_incomplete([str(p) for job in jobs for p in job.output], self.run_id,
                                    started)
 
+    def unrecorded(self, result: Any) -> list[JobRunRow]:
+        """Rows for the jobs of a finished run (a RunResult, or None) that no step recorded:
+        those that never started, and those with nothing to run (a rule without a body,
+        done when its inputs are)."""
+        if result is None:
+            return []
+        return [JobRunRow(self.run_id, r.job.name, r.job.rule.name, r.status, r.end, r.end)
+                for r in result.results if r.status == "not started"
+                or (r.status == "done" and r.job.rule.body is None)]
+
     def jobs_running(self, procs: Sequence[tuple[Job, int, int, int | None]]) -> None:
         """The process (pid, group, start time) now running each job, beside its markers."""
         self.store.set_processes([(str(p), pid, pgid, started)

@@ -45,7 +45,7 @@ class JobRunRow(NamedTuple):
     run_id: str
     job: str        # the job's name: rule[wildcards]
     rule: str
-    status: str     # running | done | failed | cancelled
+    status: str     # running | done | failed | cancelled | not started
     start: float
     end: float
     attempts: int = 0
@@ -70,10 +70,13 @@ class RunLog:
         self._write("recording the run", (sql, [row]), (_PRUNE, [()]))
         return run_id
 
-    def end_run(self, run_id: str, outcome: str) -> None:
+    def end_run(self, run_id: str, outcome: str, jobs: Iterable[JobRunRow] = ()) -> None:
+        """The run's end, and rows for its jobs no step recorded (those that never started:
+        a failure upstream, or the run stopped first; rules without a body), in one
+        transaction."""
         row = (time.time(), outcome, run_id)
         sql = "UPDATE runs SET end_=?, outcome=? WHERE run_id=?"
-        self._write("recording the run's end", (sql, [row]))
+        self._write("recording the run's end", (sql, [row]), self.job_run_batch(jobs))
 
     def runs(self) -> list[RunRecord]:
         """Every recorded run, oldest first."""

@@ -235,12 +235,16 @@ class Workflow:
                 replan=replan, skip_ready=skip_ready if checksums else None,
                 reporter=ropts.reporter or _console_reporter(ropts))
             outcome = "interrupted"
+            result: RunResult | None = None
             try:
                 result = _executor(ropts)(self.model, jobs, options)
                 outcome = "ok" if result.ok else "failed"
+            except BaseException as err:
+                result = getattr(err, "result", None)  # an interruption carries it
+                raise
             finally:
                 store.check_vanished()
-                store.end_run(run_id, outcome)
+                store.end_run(run_id, outcome, recorder.unrecorded(result))
             return result
 
     def summary(self) -> Any:

@@ -125,14 +125,22 @@ def _pack_lanes(jobs: list[JobRun]) -> None:
 
 
 def _last_run(store: MetadataStore, records: dict[str, OutputRecord]
-              ) -> tuple[RunFacts | None, list[JobRun]]:
+              ) -> tuple[RunFacts | None, list[JobRun], dict[str, int]]:
+    """The last run, its jobs that started (for the timeline), and its jobs per status
+    (those that never started included)."""
     runs = [r for r in store.runs() if r.outcome != "touched"]
     if not runs:
-        return None, []
+        return None, [], {}
     last = runs[-1]
     run = RunFacts(last.run_id, list(last.argv), last.start, last.end, last.outcome, last.host)
+    rows = store.job_runs(last.run_id)
+    counts: dict[str, int] = defaultdict(int)
+    for r in rows:
+        counts[r.status] += 1
+    # On the timeline: the jobs that ran something; not those that never started, nor
+    # rules without a body (done with no attempt).
     jobs = [JobRun(r.job, r.rule, -1, r.start, r.end, r.status, r.attempts, r.error)
-            for r in store.job_runs(last.run_id)]
+            for r in rows if r.status != "not started" and (r.status != "done" or r.attempts)]
     if not jobs:  # recorded before the store kept job runs: the done jobs' records
         seen: dict[str, JobRun] = {}
         for rec in records.values():
@@ -140,6 +148,7 @@ def _last_run(store: MetadataStore, records: dict[str, OutputRecord]
                 name = _job_name(rec.rule, dict(rec.wildcards))
                 seen.setdefault(name, JobRun(name, rec.rule, -1, rec.start, rec.end, "done"))
         jobs = sorted(seen.values(), key=lambda j: j.start)
+        counts["done"] = len(jobs)
     # A job still "running" in a run that ended was cut short with it (kill -9, power
     # loss); draw it up to the run's end, or the last sign of life.
     stop = last.end or max([j.end for j in jobs] + [j.start for j in jobs] + [last.start])
@@ -147,7 +156,9 @@ def _last_run(store: MetadataStore, records: dict[str, OutputRecord]
         if j.status == "running":
             j.end = max(stop, j.start)
     _pack_lanes(jobs)
-    return run, jobs
+    order = ("done", "failed", "cancelled", "running", "not started")
+    return run, jobs, {k: counts[k] for k in sorted(counts, key=lambda k: (
+        order.index(k) if k in order else len(order), k))}
 
 
 # --------------------------------------------------------------------------- all
@@ -159,7 +170,7 @@ def gather(workflow: Workflow, store: MetadataStore, targets: Sequence[str] = ()
                      strict=False)
     rows = summary_rows(workflow, store, targets, warnings=warnings, plan=plan)
     records = store.all_records()
-    run, timeline = _last_run(store, records)
+    run, timeline, job_counts = _last_run(store, records)
     made = next((r for r in records.values() if run is not None and r.run_id == run.run_id),
                 None)
     failed = {j.name for j in timeline if j.status == "failed"}
@@ -195,9 +206,6 @@ def gather(workflow: Workflow, store: MetadataStore, targets: Sequence[str] = ()
             durations[rec.rule].append(max(rec.end - rec.start, 0.0))
     order = {name: i for i, name in enumerate(workflow.rules)}
     rules = sorted(set(workflow.rules) | set(durations), key=lambda r: order.get(r, 1 << 30))
-    job_counts: dict[str, int] = defaultdict(int)
-    for j in timeline:
-        job_counts[j.status] += 1
     output_counts: dict[str, int] = defaultdict(int)
     for row in rows:
         output_counts[row["status"]] += 1
@@ -206,7 +214,7 @@ def gather(workflow: Workflow, store: MetadataStore, targets: Sequence[str] = ()
         generated=now if now is not None else time.time(), run=run,
         rulekit_version=made.rulekit_version if made else rulekit_version(),
         python_version=made.python_version if made else platform.python_version(),
-        host=run.host if run is not None else socket.gethostname(), job_counts=dict(job_counts),
+        host=run.host if run is not None else socket.gethostname(), job_counts=job_counts,
         output_counts=dict(output_counts), rules=rules, rule_graph=rule_graph,
         job_graph=job_graph, timeline=timeline,
         durations={r: durations[r] for r in rules if durations.get(r)},
