@@ -235,16 +235,17 @@ class Workflow:
                 replan=replan, skip_ready=skip_ready if checksums else None,
                 reporter=ropts.reporter or _console_reporter(ropts))
             outcome = "interrupted"
-            result: RunResult | None = None
+            finished: RunResult | None = None   # for the run log, also when interrupted
             try:
                 result = _executor(ropts)(self.model, jobs, options)
+                finished = result
                 outcome = "ok" if result.ok else "failed"
             except BaseException as err:
-                result = getattr(err, "result", None)  # an interruption carries it
+                finished = getattr(err, "result", None)  # an interruption carries it
                 raise
             finally:
                 store.check_vanished()
-                store.end_run(run_id, outcome, recorder.unrecorded(result))
+                store.end_run(run_id, outcome, recorder.unrecorded(finished))
             return result
 
     def summary(self) -> Any:
