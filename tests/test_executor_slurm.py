@@ -220,12 +220,13 @@ def test_ctrl_c_cancels_worker_jobs_and_exits_130(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "rulekit", "run", *SLURM], cwd=tmp_path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        # two 1-core jobs, --max-workers 2 of 1 core each: adaptive scaling starts both
         deadline = time.monotonic() + 120
-        while not list(tmp_path.glob("started-*")) and time.monotonic() < deadline:
+        while len(list(tmp_path.glob("started-*"))) < 2 and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.2)
-        assert list(tmp_path.glob("started-*")), "no job started on a SLURM worker"
-        assert squeue_names(), "no worker job in squeue while a job runs"
+        assert len(list(tmp_path.glob("started-*"))) == 2, "the jobs did not start on 2 workers"
+        assert len(set(squeue_names())) == 1 and len(squeue_names()) == 2, squeue_names()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=90)
     finally:

@@ -112,7 +112,9 @@ start_munge() {
     mkdir -p /run/munge /var/lib/munge /var/log/munge
     chown munge:munge /run/munge /var/lib/munge /var/log/munge
     chmod 755 /run/munge
+    mkdir -p "$STATE"
     runuser -u munge -- /usr/sbin/munged --force
+    touch "$STATE/munged.ours"   # `down` stops only a munged that `up` started
     for _ in $(seq 50); do
         munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && return
         sleep 0.1
@@ -178,11 +180,10 @@ down() {
         scancel --full --quiet --user="$(id -un)" 2>/dev/null || true
     fi
     stop_daemons
-    if [ -s /run/munge/munged.pid ]; then
-        local pid
-        pid=$(cat /run/munge/munged.pid)
-        kill "$pid" 2>/dev/null || true
+    if [ -e "$STATE/munged.ours" ] && [ -s /run/munge/munged.pid ]; then
+        kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
     fi
+    rm -f "$STATE/munged.ours"
     say "down"
 }
 
