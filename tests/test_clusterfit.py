@@ -71,3 +71,15 @@ def test_without_dask_jobqueue_a_clear_error(tmp_path: Path) -> None:
         in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "a.txt").exists()
+
+
+def test_docs_give_the_commands_the_slurm_tests_run() -> None:
+    from test_executor_slurm import ENV, SLURM
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "cluster.md").read_text()
+    assert "rulekit run -d examples/records " + " ".join(SLURM) in docs
+    for name, value in ENV.items():
+        assert f"export {name}={value}" in docs
+    for command in ("tests/slurm/cluster.sh up", "tests/slurm/cluster.sh down",
+                    "sacct --completion", "squeue"):
+        assert command in docs
