@@ -31,10 +31,13 @@ SLURM = ["--executor", "slurm", "--max-workers", "2", "--worker-cores", "1",
 VOLATILE = {"mtime", "mtime_ns", "start", "end", "duration", "run_id", "last_run"}
 
 
-def squeue_names() -> list[str]:
-    out = subprocess.run(["squeue", "-h", "-o", "%j"], capture_output=True, text=True,
+def squeue_names(folder: Path) -> list[str]:
+    """Names of the queued or running jobs submitted from `folder` (a test's workflow):
+    other test sessions may share the cluster, so only a test's own jobs count."""
+    out = subprocess.run(["squeue", "-h", "-o", "%j|%Z"], capture_output=True, text=True,
                          check=True).stdout
-    return [n for n in out.split() if n.startswith("rulekit-")]
+    rows = [line.split("|", 1) for line in out.splitlines() if "|" in line]
+    return [name for name, workdir in rows if Path(workdir) == folder]
 
 
 def worker_jobs(stderr: str) -> tuple[str, list[str]]:
@@ -89,7 +92,7 @@ def test_records_on_slurm_same_as_local(tmp_path: Path) -> None:
     assert got[1] == want[1]
     name, ids = worker_jobs(done.stderr)
     assert 1 <= len(ids) <= 2
-    assert squeue_names() == []
+    assert squeue_names(cluster) == []
     accounted = sacct(ids)
     assert {accounted[i][0] for i in ids} == {name}
     assert {accounted[i][1] for i in ids} <= {"COMPLETED", "CANCELLED"}, accounted
@@ -139,7 +142,7 @@ def test_pyproject_settings_threads_on_a_worker_and_localrules_in_the_driver(
     job, threads = (tmp_path / "wide.txt").read_text().split()
     assert job in ids and threads == "2"    # inside the worker's SLURM job, with 2 threads
     assert (tmp_path / "summary.txt").read_text() == "driver\n"
-    assert squeue_names() == []
+    assert squeue_names(tmp_path) == []
 
 
 def test_job_bigger_than_any_worker_refused_before_anything_runs(tmp_path: Path) -> None:
@@ -188,7 +191,7 @@ def test_resources_known_only_at_run_time_fail_the_job(tmp_path: Path) -> None:
     assert ("needs mem_mb=64000, more than any worker has (--worker-mem "
             "gives 1000 MB), so it could never start") in done.stderr, done.stderr
     assert not (tmp_path / "big.txt").exists()
-    assert squeue_names() == []
+    assert squeue_names(tmp_path) == []
 
 
 def test_partition_slurm_refuses_is_a_usage_error(tmp_path: Path) -> None:
@@ -203,7 +206,7 @@ def test_partition_slurm_refuses_is_a_usage_error(tmp_path: Path) -> None:
         in done.stderr
     assert "-p nosuch" in done.stderr
     assert not (tmp_path / "one.txt").exists()
-    assert squeue_names() == []
+    assert squeue_names(tmp_path) == []
 
 
 @pytest.mark.slow
@@ -226,7 +229,8 @@ def test_ctrl_c_cancels_worker_jobs_and_exits_130(tmp_path: Path) -> None:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.2)
         assert len(list(tmp_path.glob("started-*"))) == 2, "the jobs did not start on 2 workers"
-        assert len(set(squeue_names())) == 1 and len(squeue_names()) == 2, squeue_names()
+        queued = squeue_names(tmp_path)
+        assert len(set(queued)) == 1 and len(queued) == 2, queued
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=90)
     finally:
@@ -234,7 +238,7 @@ def test_ctrl_c_cancels_worker_jobs_and_exits_130(tmp_path: Path) -> None:
             proc.kill()
     assert proc.returncode == 130, out + err
     assert "interrupted" in err
-    assert squeue_names() == []
+    assert squeue_names(tmp_path) == []
     assert not (tmp_path / "a.txt").exists() and not (tmp_path / "b.txt").exists()
     # the job's shell is gone with its worker job, not left sleeping on the node
     left = subprocess.run(["pgrep", "-f", "sleep 117.5"], capture_output=True, text=True)
@@ -257,4 +261,4 @@ def test_worker_that_cannot_start_stops_the_run_naming_its_log(tmp_path: Path) -
     assert "error: no Dask worker left for 5 s; stopped with 1 job(s) unfinished" in done.stderr
     assert f"hint: see the worker jobs' logs ({tmp_path}/.rulekit/slurm/{name}-*.err)" \
         in done.stderr
-    assert squeue_names() == []
+    assert squeue_names(tmp_path) == []

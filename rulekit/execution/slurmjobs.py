@@ -43,6 +43,26 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL)
 
 
+def _sbatch_children() -> list[int]:
+    """Pids of this process's `sbatch` children (Linux /proc; elsewhere none are seen)."""
+    me, found = os.getpid(), []
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1:stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 2:].split()
+        if name == "sbatch" and len(fields) > 1 and fields[1] == str(me):
+            found.append(pid)
+    return found
+
+
 class SlurmJobs:
     def __init__(self, name: str, log_dir: str) -> None:
         self.name = name
@@ -97,7 +117,11 @@ class SlurmJobs:
 
     def cancel(self) -> list[str]:
         """scancel the run's jobs; wait until squeue no longer lists them. Returns the ids
-        still listed after the wait (normally none)."""
+        still listed after the wait (normally none). An sbatch still submitting a worker
+        is waited for first, so its job cannot appear after the scancel."""
+        deadline = time.monotonic() + _COMMAND_TIMEOUT_S
+        while _sbatch_children() and time.monotonic() < deadline:
+            time.sleep(0.1)
         try:
             _run(["scancel", "--quiet", "-u", self.user, "-n", self.name])
         except (OSError, subprocess.TimeoutExpired):
