@@ -382,8 +382,8 @@ class _Planner:
                 r.append(UpstreamRuns(running.name, count))
             if jid in waiting:
                 r.append(WaitingForCheckpoint(waiting[jid]))
-            if not outputs and not job.input and not r:
-                r.append(NoOutput())
+            if not outputs and not r and (not job.input or job.rule.body is not None):
+                r.append(NoOutput(bool(job.input)))
             if r:
                 reasons[jid] = r
         return reasons

@@ -96,11 +96,16 @@ class MissingOutput(Reason):
 
 @dataclass(frozen=True)
 class NoOutput(Reason):
-    """A job with neither inputs nor outputs always runs when requested."""
+    """A job without output files always runs when requested: one with neither inputs nor
+    outputs, or one with inputs and a body (run:/shell:/script:), as in Snakemake. A job
+    with inputs only and no body (`rule all`) is a target list, never this."""
 
+    has_input: bool = False
     kind: ClassVar[str] = "no-output"
 
     def describe(self) -> str:
+        if self.has_input:
+            return "rule has no output files, so its body runs every time"
         return "rule has neither input nor output files, so it always runs"
 
 
