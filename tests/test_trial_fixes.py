@@ -54,3 +54,62 @@ def test_rule_all_without_a_body_plans_nothing_the_second_time(tmp_path):
     again = rk(tmp_path, "run")
     assert again.returncode == 0 and "Nothing to do" in again.stdout + again.stderr
     assert "Nothing to do" in rk(tmp_path, "plan").stdout
+
+
+TEMP_READERS = '''
+    rule t:
+        output: temp("T.txt")
+        shell: "echo tdata > {output}"
+    rule y:
+        input: "T.txt"
+        output: "Y.txt"
+        shell: "sleep 3; cat {input} > {output}"
+    rule x:
+        input: "T.txt"
+        output: "X.txt"
+        shell: "cat {input} > {output}"
+    '''
+
+
+def _start_slow_reader(tmp_path: Path) -> subprocess.Popen[str]:
+    """`rulekit run Y.txt` in the background, once its job reading T.txt has started."""
+    import time
+
+    slow = subprocess.Popen([sys.executable, "-m", "rulekit", "run", "Y.txt"], cwd=tmp_path,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, NO_COLOR="1"))
+    deadline = time.time() + 30
+    locks = tmp_path / ".rulekit-locks"
+    while time.time() < deadline:
+        if locks.is_dir() and any(p.suffix == ".json" for p in locks.iterdir()):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return slow
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["run", "delete-temp-output"])
+def test_temp_removal_keeps_a_file_another_live_run_reads(tmp_path, how):
+    write(tmp_path / "Snakefile", TEMP_READERS)
+    assert rk(tmp_path, "run", "T.txt").returncode == 0
+    slow = _start_slow_reader(tmp_path)
+    try:
+        if how == "run":
+            other = rk(tmp_path, "run", "X.txt")
+        else:
+            other = rk(tmp_path, "run", "--delete-temp-output", "X.txt")
+        assert other.returncode == 0, other.stdout + other.stderr
+        assert (tmp_path / "T.txt").exists()
+        assert ("warning: kept temp() file T.txt: a live rulekit run reads it (pid "
+                f"{slow.pid} on ") in other.stderr
+        assert "it is removed when no run needs it" in other.stderr
+        out, _ = slow.communicate(timeout=60)
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+    assert slow.returncode == 0, out
+    assert (tmp_path / "Y.txt").read_text() == "tdata\n"
+    if how == "run":
+        assert (tmp_path / "X.txt").read_text() == "tdata\n"
+        assert not (tmp_path / "T.txt").exists()   # the last reader removed it

@@ -31,9 +31,10 @@ from .base import (
     default_cores,
     interrupted_text,
 )
-from .jobfiles import FileOps, failure_text, format_job, install_signals, make_task, remove_paths
+from .jobfiles import FileOps, failure_text, format_job, install_signals, make_task
 from .limits import check_limits, demand, over_limit
 from .stopping import Stopping
+from .temps import remove_temp_files
 
 __all__ = ["execute", "Scheduler"]
 
@@ -480,7 +481,8 @@ class Scheduler(Stopping):
             if self.checkpoints:
                 return
         due, self.temps_due = self.temps_due, []
-        remove_paths(dict.fromkeys(p for p in due if self.temp_users.get(p) == 0))
+        free = list(dict.fromkeys(p for p in due if self.temp_users.get(p) == 0))
+        remove_temp_files(self.wf.workdir, free, self.reporter.warn)
 
     def _recheck(self, finished: list[JobResult]) -> None:
         now = time.time()

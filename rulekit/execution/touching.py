@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core.model import Job, has_flag
 from .base import JobResult, RunResult
-from .jobfiles import remove_paths
+from .temps import remove_temp_files
 
 __all__ = ["touch_jobs", "delete_temp_outputs"]
 
@@ -46,12 +46,12 @@ def touch_jobs(jobs: Sequence[Job], recorder: Any, warn: Callable[[str], None], 
     return RunResult(results, start, time.time())
 
 
-def delete_temp_outputs(jobs: Sequence[Job]) -> list[str]:
-    """Remove the existing temp() outputs of `jobs`; returns what was removed."""
+def delete_temp_outputs(jobs: Sequence[Job], root: str,
+                        warn: Callable[[str], None]) -> list[str]:
+    """Remove the existing temp() outputs of `jobs` that no live run reads (each one kept
+    is passed to `warn`); returns what was removed."""
     paths = [str(p) for job in jobs for i, p in enumerate(job.output)
              if (has_flag(p, "temp") or has_flag(job.rule.output[i], "temp"))
              and os.path.lexists(p)]
     paths = list(dict.fromkeys(paths))
-    if paths:
-        remove_paths(paths)
-    return paths
+    return remove_temp_files(root, paths, warn) if paths else []

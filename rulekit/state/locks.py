@@ -41,7 +41,7 @@ from ..core.errors import LockError
 from .folders import private_folder
 
 __all__ = ["OutputLock", "Holder", "StaleRun", "unlock", "lock_dir", "recover_stale",
-           "unusable", "LOCK_DIR"]
+           "unusable", "LOCK_DIR", "remove_unless_read"]
 
 REGISTRY_TIMEOUT = 10.0  # others hold the registry for milliseconds; waiting is fine
 _SHOW_FILES = 10
@@ -261,6 +261,46 @@ def recover_stale(root_dir: str | os.PathLike[str],
         return
     with contextlib.suppress(LockError):
         probe._guard(lambda: probe._check_others(set(), set()))
+
+
+def remove_unless_read(root_dir: str | os.PathLike[str], paths: Sequence[str],
+                       remove: Callable[[list[str]], object]) -> dict[str, Holder]:
+    """Call `remove` on the `paths` no other live run reads; return the kept ones with the
+    run that reads them. For temp() removal: another run may read a temp file this run
+    made or found (it locked it as an input). Runs of this very process are not "other"
+    (our own run file lists the temps we read). Done under the registry, so no run can
+    start reading a file between the check and the removal."""
+    root = os.path.abspath(os.fspath(root_dir))
+    directory = lock_dir(root)
+    if not paths:
+        return {}
+    try:
+        entries = [e for e in os.listdir(directory)
+                   if e.startswith("run-") and e.endswith(".json")]
+    except OSError:
+        entries = []
+    me = f"run-{os.getpid()}-{socket.gethostname()}-"
+    if not any(not e.startswith(me) for e in entries):
+        remove(list(paths))   # no other run registered: nothing to ask (the common case)
+        return {}
+    kept: dict[str, Holder] = {}
+
+    def check_and_remove() -> None:
+        wanted = {_normalize(root, p): p for p in paths}
+        for entry in sorted(os.listdir(directory)):
+            if not (entry.startswith("run-") and entry.endswith(".json")) \
+                    or entry.startswith(me):
+                continue
+            base = os.path.join(directory, entry[:-5])
+            holder, info = _read_run(base + ".json")
+            if holder is None or _is_stale(base, holder):
+                continue
+            for norm in wanted.keys() & info["inputs"]:
+                kept.setdefault(wanted[norm], holder)
+        remove([p for p in paths if p not in kept])
+
+    OutputLock(root, ())._guard(check_and_remove)
+    return kept
 
 
 def unusable(directory: str, exc: OSError) -> LockError:

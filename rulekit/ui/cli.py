@@ -319,7 +319,9 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         from ..execution.touching import delete_temp_outputs
 
         with api.working_directory(wf.workdir):
-            removed = delete_temp_outputs(plan_of(wf, popts).dag.jobs)
+            removed = delete_temp_outputs(plan_of(wf, popts).dag.jobs, wf.workdir,
+                                          lambda text: click.echo(f"warning: {text}",
+                                                                  err=True))
         for path in removed:
             click.echo(f"removed {path}")
         click.echo(f"Removed {len(removed)} temp output{'s' if len(removed) != 1 else ''}.")
