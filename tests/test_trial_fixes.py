@@ -113,3 +113,34 @@ def test_temp_removal_keeps_a_file_another_live_run_reads(tmp_path, how):
     if how == "run":
         assert (tmp_path / "X.txt").read_text() == "tdata\n"
         assert not (tmp_path / "T.txt").exists()   # the last reader removed it
+
+
+def test_run_bodies_do_not_leak_state_to_later_jobs_in_the_same_worker(tmp_path):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "Snakefile", '''
+        import sys
+        COUNTER = [0]
+        SEEN = set()
+        NAME = "start"
+        rule all:
+            input: expand("o{i}.txt", i=range(4))
+        rule r:
+            output: "o{i}.txt"
+            run:
+                global NAME
+                COUNTER[0] += 1
+                SEEN.add(wildcards.i)
+                config["seen"] = config.get("seen", 0) + 1
+                os.environ["X"] = os.environ.get("X", "") + "x"
+                with open(output[0], "w") as f:
+                    f.write(f"{COUNTER[0]} {len(SEEN)} {config['seen']} {os.environ['X']} "
+                            f"{NAME} {sys.path.count('/nowhere')} {os.getcwd()}\\n")
+                NAME = "changed"
+                sys.path.append("/nowhere")
+                os.chdir("sub")
+        ''')
+    done = rk(tmp_path, "run", "--cores", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for i in range(4):
+        assert (tmp_path / f"o{i}.txt").read_text() == f"1 1 1 x start 0 {tmp_path}\n"
+    assert list((tmp_path / "sub").iterdir()) == []

@@ -27,6 +27,7 @@ from ..core.iopaths import io_list
 from ..core.model import NamedList, Wildcards, Workflow
 from ..lang.namespace import MAIN_PROCESS
 from .base import Outcome, Task, WorkflowRef
+from .isolation import ProcessState, fresh_body, fresh_config
 
 __all__ = ["run_task", "run_tasks", "set_workflow", "get_workflow", "worker_main",
            "spawn_shell", "spawn_task", "script_payload", "reap", "format_exception",
@@ -227,10 +228,15 @@ def run_task(task: Task) -> Outcome:
         if task.kind == "run":
             rule = wf.rules[task.rule]
             assert rule.body is not None and rule.body.func is not None
-            rule.body.func(io_list(task.input), io_list(task.output), task.params,
-                           Wildcards.from_dict(task.wildcards), task.threads,
-                           _resources(task.resources), task.log, wf.config, task.rule,
-                           task.jobid)
+            config = fresh_config(wf.config)
+            body = fresh_body(rule.body.func, config)
+            saved = ProcessState()
+            try:
+                body(io_list(task.input), io_list(task.output), task.params,
+                     Wildcards.from_dict(task.wildcards), task.threads,
+                     _resources(task.resources), task.log, config, task.rule, task.jobid)
+            finally:
+                saved.restore()
         else:
             raise ValueError(f"unknown body kind {task.kind!r}")
     except BaseException as exc:  # SystemExit and KeyboardInterrupt from user code, too
