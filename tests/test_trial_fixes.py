@@ -144,3 +144,51 @@ def test_run_bodies_do_not_leak_state_to_later_jobs_in_the_same_worker(tmp_path)
     for i in range(4):
         assert (tmp_path / f"o{i}.txt").read_text() == f"1 1 1 x start 0 {tmp_path}\n"
     assert list((tmp_path / "sub").iterdir()) == []
+
+
+def _wait_for(cond, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_unlock_refuses_a_live_run_and_a_forced_unlock_never_kills_its_job(tmp_path):
+    import socket
+
+    write(tmp_path / "Snakefile", '''
+        rule slow:
+            output: "out.txt"
+            shell: "echo partial > {output}; sleep 6; echo done >> {output}"
+        ''')
+    live = subprocess.Popen([sys.executable, "-m", "rulekit", "run"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, NO_COLOR="1"))
+    try:
+        _wait_for(lambda: (tmp_path / "out.txt").exists())
+        plan = rk(tmp_path, "plan")
+        assert (f"output out.txt is incomplete: a live rulekit run (pid {live.pid}) is "
+                "writing it") in plan.stdout
+        refused = rk(tmp_path, "unlock")
+        assert refused.returncode == 3
+        assert refused.stderr.startswith(
+            "error: the locks are held by a live rulekit run "
+            f"(pid {live.pid} on {socket.gethostname()})\n")
+        assert "rulekit unlock --force" in refused.stderr
+        forced = rk(tmp_path, "unlock", "--force")
+        assert forced.returncode == 0 and forced.stdout.startswith("Released ")
+        again = rk(tmp_path, "run")
+        assert again.returncode == 3, again.stdout + again.stderr
+        assert again.stderr.startswith(
+            "error: output out.txt is being written by another rulekit run: a live run "
+            f"(pid {live.pid}) is running slow\n")
+        out, _ = live.communicate(timeout=60)
+    finally:
+        if live.poll() is None:
+            live.kill()
+    assert live.returncode == 0, out
+    assert (tmp_path / "out.txt").read_text() == "partial\ndone\n"
+    assert "Nothing to do" in rk(tmp_path, "run").stdout

@@ -6,7 +6,8 @@
                       incomplete again (unless a later run recorded them)
     end_orphans       after locking: a job process a crashed run left running (recorded with
                       its incomplete marker: pid, process group, start time) is SIGKILLed
-                      with its whole group before the job runs again
+                      with its whole group before the job runs again; never one whose run
+                      is alive (its locks were force-released): that is a LockError
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
+from ..core.errors import LockError
+from ..core.liveness import run_alive
 from ..core.model import Job
 from ..state.locks import StaleRun, recover_stale
 from ..state.store import MetadataStore
@@ -57,6 +60,7 @@ def end_orphans(store: MetadataStore, jobs: Sequence[Job], warn: Callable[[str],
                 run_id: str | None = None) -> None:
     """SIGKILL the process groups crashed runs left writing these jobs' outputs (never
     those of run `run_id`, the caller's own)."""
+    _refuse_live_writers(store, jobs)
     procs = store.marked_processes(exclude_run=run_id)
     if not procs:
         return
@@ -71,3 +75,23 @@ def end_orphans(store: MetadataStore, jobs: Sequence[Job], warn: Callable[[str],
             if end_group(pid, pgid, started):
                 warn(f"ended process group {pgid} (pid {pid}) that an earlier run left "
                      f"running for {job.name}; its outputs are rebuilt")
+
+
+def _refuse_live_writers(store: MetadataStore, jobs: Sequence[Job]) -> None:
+    """LockError when a live run (another process on this host) marked one of these jobs'
+    outputs incomplete: it is writing it. Its lock records must have been removed
+    (`rulekit unlock --force`), else the lock would have stopped us; its job processes are
+    never killed as leftovers."""
+    owners = store.marker_owners()
+    if not owners:
+        return
+    for job in jobs:
+        for path in job.output:
+            owner = owners.get(str(path))
+            if owner is not None and owner[0] != os.getpid() and run_alive(*owner):
+                raise LockError(
+                    f"output {path} is being written by another rulekit run: a live run "
+                    f"(pid {owner[0]}) is running {job.name}",
+                    facts=[("holder", f"pid {owner[0]} on {owner[1]}"), ("files", str(path))],
+                    hint="wait for it to finish; its locks were released by 'rulekit unlock "
+                         "--force', so the lock could not keep this run away")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import ProtectedOutputError, UsageError
+from ..core.liveness import run_alive
 from ..core.model import CheckpointState, Job, Workflow
 from .content import ContentJudge
 from .dag import Dag, build_dag, no_gc
@@ -166,14 +167,15 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
     incomplete = set(store.incomplete_paths()) if store is not None else set()
     # by content against rulekit.manifest, for outputs without a record (None: no manifest)
     content = ContentJudge.open(workflow, fs.root, fs.stat, store, triggers)
+    writers = _live_writers(store) if incomplete else {}
     with no_gc():
         if dag is not None:
             plan = _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
-                            incomplete, omit_from, content).plan()
+                            incomplete, omit_from, content, writers).plan()
         else:
             def plan_dag(dag: Dag) -> Plan:
                 return _Planner(dag, fs, store, forceall, forcerun, force, until, triggers,
-                                incomplete, omit_from, content).plan()
+                                incomplete, omit_from, content, writers).plan()
 
             plan = _plan_with_checkpoints(workflow, targets, fs, checkpoints, incomplete,
                                           plan_dag)
@@ -183,6 +185,16 @@ def make_plan(workflow: Workflow, targets: Sequence[str] | str = (), *,
     if plan.dag.hidden:
         plan.warnings.extend(hidden_sources(plan.dag, forcerun, force, strict))
     return plan
+
+
+def _live_writers(store: Any) -> dict[str, int]:
+    """Incomplete outputs a live rulekit run (another process) is writing -> its pid."""
+    owners = getattr(store, "marker_owners", None)
+    if owners is None:
+        return {}
+    me = os.getpid()
+    return {path: pid for path, (pid, host, start) in owners().items()
+            if pid != me and run_alive(pid, host, start)}
 
 
 def _plan_with_checkpoints(workflow: Workflow, targets: Sequence[str] | str, fs: FileSystem,
@@ -214,7 +226,8 @@ class _Planner:
     def __init__(self, dag: Dag, fs: FileSystem, store: Any, forceall: bool,
                  forcerun: set[str], force: bool, until: list[str],
                  triggers: set[str], incomplete: set[str],
-                 omit_from: Sequence[str] = (), content: ContentJudge | None = None) -> None:
+                 omit_from: Sequence[str] = (), content: ContentJudge | None = None,
+                 writers: dict[str, int] | None = None) -> None:
         self.dag = dag
         self.fs = fs
         self.store = store
@@ -226,6 +239,7 @@ class _Planner:
         self.triggers = triggers
         self.incomplete = incomplete
         self.content = content
+        self.writers = writers or {}
         self.warnings: list[str] = []
         self.flags: dict[str, tuple[list[int], list[int]]] = {}   # rule -> (temp, protected)
         for rule in dag.workflow.rules.values():
@@ -325,7 +339,7 @@ class _Planner:
             if incomplete:
                 for out in outputs:
                     if out in incomplete:
-                        r.append(Incomplete(out))
+                        r.append(Incomplete(out, self.writers.get(out)))
             record = None
             if records and not any_missing:
                 for out in outputs:

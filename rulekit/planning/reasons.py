@@ -111,10 +111,16 @@ class NoOutput(Reason):
 
 @dataclass(frozen=True)
 class Incomplete(Reason):
+    """`writer`: the pid of a live rulekit run writing the file now, if one is."""
+
     path: str
+    writer: int | None = None
     kind: ClassVar[str] = "incomplete"
 
     def describe(self) -> str:
+        if self.writer is not None:
+            return (f"output {self.path} is incomplete: a live rulekit run (pid "
+                    f"{self.writer}) is writing it")
         return f"output {self.path} is incomplete (an earlier run was interrupted or failed)"
 
 

@@ -38,10 +38,11 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ..core.errors import LockError
+from ..core.liveness import run_alive
 from .folders import private_folder
 
 __all__ = ["OutputLock", "Holder", "StaleRun", "unlock", "lock_dir", "recover_stale",
-           "unusable", "LOCK_DIR", "remove_unless_read"]
+           "unusable", "LOCK_DIR", "remove_unless_read", "live_holders"]
 
 REGISTRY_TIMEOUT = 10.0  # others hold the registry for milliseconds; waiting is fine
 _SHOW_FILES = 10
@@ -97,6 +98,22 @@ def _same_host_dead(holder: Holder) -> bool:
     except OSError:  # exists but not ours (EPERM)
         return False
     return False
+
+
+def live_holders(root_dir: str | os.PathLike[str]) -> list[Holder]:
+    """The runs holding locks in `root_dir` that are alive on this host."""
+    directory = lock_dir(root_dir)
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if entry.startswith("run-") and entry.endswith(".json"):
+            holder, _info = _read_run(os.path.join(directory, entry))
+            if holder is not None and run_alive(holder.pid, holder.host, holder.start):
+                found.append(holder)
+    return found
 
 
 class OutputLock:
@@ -366,13 +383,23 @@ def _conflict(holder: Holder, overlap: list[str], what: str) -> LockError:
     )
 
 
-def unlock(root_dir: str | os.PathLike[str]) -> list[str]:
+def unlock(root_dir: str | os.PathLike[str], force: bool = False) -> list[str]:
     """Remove every run's lock record; return the removed run file names.
 
     For `rulekit unlock`: only needed where OS locks do not work (some network
-    filesystems); elsewhere a dead holder's record is already ignored.
+    filesystems); elsewhere a dead holder's record is already ignored. Raises LockError
+    (exit 3), removing nothing, while a holder is alive on this host, unless `force`.
     """
     directory = lock_dir(root_dir)
+    live = [] if force else live_holders(root_dir)
+    if live:
+        facts = [("holder", h.describe()) for h in live]
+        facts += [("command", " ".join(h.argv)) for h in live[:1] if h.argv]
+        raise LockError(
+            f"the locks are held by a live rulekit run (pid {live[0].pid} on {live[0].host})",
+            facts=facts,
+            hint="wait for it to finish or stop it; 'rulekit unlock --force' releases its "
+                 "locks anyway, and a run started then may write the same files")
     try:
         entries = sorted(os.listdir(directory))
     except FileNotFoundError:

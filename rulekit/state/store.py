@@ -475,6 +475,20 @@ class MetadataStore(RunLog):
 
         return self._run(op, "reading job processes")
 
+    def marker_owners(self, paths: Iterable[str] | None = None
+                      ) -> dict[str, tuple[int, str, float]]:
+        """path -> (pid, host, start) of the run that marked each incomplete output (of
+        `paths`, or all), for the markers whose run is recorded and has not ended (it runs
+        still, or it crashed)."""
+        def op(conn: sqlite3.Connection) -> dict[str, tuple[int, str, float]]:
+            rows = conn.execute("SELECT i.path, r.pid, r.host, r.start FROM incomplete i "
+                                "JOIN runs r ON r.run_id = i.run_id WHERE r.end_ IS NULL")
+            wanted = None if paths is None else set(paths)
+            return {r[0]: (r[1], r[2], r[3]) for r in rows
+                    if r[1] is not None and (wanted is None or r[0] in wanted)}
+
+        return self._run(op, "reading incomplete markers")
+
     def incomplete(self) -> dict[str, str | None]:
         """Incomplete output paths and the run that left each."""
         return self._run(lambda c: dict(c.execute("SELECT path, run_id FROM incomplete")),

@@ -505,14 +505,16 @@ def manifest(file: str | None, directory: str | None, config_items: tuple[str, .
 @cli.command()
 @click.option("-f", "--file", "-s", "--snakefile", "file", metavar="FILE", help="Rule file.")
 @click.option("-d", "--directory", metavar="DIR", help="Working directory.")
+@click.option("--force", is_flag=True,
+              help="Release the locks even of a run that is alive on this host.")
 @handle_errors
-def unlock(file: str | None, directory: str | None) -> None:
+def unlock(file: str | None, directory: str | None, force: bool) -> None:
     """Release locks left behind on filesystems without OS-level locking."""
     from ..state.locks import unlock as release_all
 
     workdir = os.path.abspath(directory) if directory else os.path.dirname(
         os.path.abspath(find_rule_file(file, directory)))
-    removed = release_all(workdir)
+    removed = release_all(workdir, force=force)
     click.echo(f"Released {len(removed)} lock record{'s' if len(removed) != 1 else ''}.")
 
 
