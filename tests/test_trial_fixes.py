@@ -192,3 +192,38 @@ def test_unlock_refuses_a_live_run_and_a_forced_unlock_never_kills_its_job(tmp_p
     assert live.returncode == 0, out
     assert (tmp_path / "out.txt").read_text() == "partial\ndone\n"
     assert "Nothing to do" in rk(tmp_path, "run").stdout
+
+
+REMOVED_TEMP = '''
+    rule all:
+        input: "final.txt"
+    rule mid:
+        output: temp("mid.txt")
+        params: factor=config.get("factor", 1)
+        shell: "echo {params.factor} > {output}"
+    rule final:
+        input: "mid.txt"
+        output: "final.txt"
+        shell: "cat {input} > {output}"
+    '''
+
+
+def test_changed_params_or_code_of_a_removed_temp_reruns_it_and_its_readers(tmp_path):
+    write(tmp_path / "Snakefile", REMOVED_TEMP)
+    assert rk(tmp_path, "run", "-q").returncode == 0
+    assert not (tmp_path / "mid.txt").exists()
+    assert "Nothing to do" in rk(tmp_path, "plan").stdout
+    plan = rk(tmp_path, "plan", "--config", "factor=5").stdout
+    assert "param factor changed: 1 -> 5" in plan
+    assert "final             final.txt  input made by mid, which runs" in plan
+    assert rk(tmp_path, "run", "-q", "--config", "factor=5").returncode == 0
+    assert (tmp_path / "final.txt").read_text() == "5\n"
+    assert not (tmp_path / "mid.txt").exists()
+    assert "Nothing to do" in rk(tmp_path, "plan", "--config", "factor=5").stdout
+    write(tmp_path / "Snakefile", REMOVED_TEMP.replace("echo {params.factor}",
+                                                       "echo x{params.factor}"))
+    plan = rk(tmp_path, "plan", "--config", "factor=5").stdout
+    assert "rule code changed (" in plan
+    assert rk(tmp_path, "run", "-q", "--config", "factor=5").returncode == 0
+    assert (tmp_path / "final.txt").read_text() == "x5\n"
+    assert "Nothing to do" in rk(tmp_path, "run", "--config", "factor=5").stdout

@@ -271,7 +271,7 @@ class _Planner:
                 read = getattr(self.store, "plan_records", self.store.get_many)
                 self.records = read(existing)
         consumers = dag.consumers() if any(t for t, _ in self.flags.values()) else None
-        self.made_temps = self._made_temps(jobs) if consumers is not None else set()
+        self.made_temps = self._made_temps(jobs) if consumers is not None else {}
         temp_needed: set[tuple[int, int]] = set()
         while True:
             reasons = self._pass(jobs, keep, consumers, temp_needed)
@@ -379,6 +379,12 @@ class _Planner:
                                             oldest.mtime_ns))
             if skipped:
                 self._behind_temp(job, skipped, behind)
+                if record is None:
+                    # the record of a removed temp still knows the params and code it was
+                    # made with: a change there remakes it (and so its readers)
+                    temp_record = made_temps[skipped[0]]
+                    self._store_reasons(job, temp_record, recorded_inputs(temp_record), r,
+                                        jid in waiting)
             if record is not None:
                 recorded = recorded_inputs(record)
                 if check_mtime and oldest is not None:
@@ -402,18 +408,19 @@ class _Planner:
                 reasons[jid] = r
         return reasons
 
-    def _made_temps(self, jobs: list[Job]) -> set[str]:
-        """The missing temp() outputs the store has a record for: made by a job that
-        finished, then removed. Only these may stay missing; one never made is missing."""
+    def _made_temps(self, jobs: list[Job]) -> dict[str, Any]:
+        """The missing temp() outputs the store has a record for (path -> record): made by
+        a job that finished, then removed. Only these may stay missing; one never made is
+        missing."""
         if self.store is None:
-            return set()
+            return {}
         stat = self.fs.stat
         gone = [job.output[i] for job in jobs for i in self._rule_flags(job)[0]
                 if stat(job.output[i]) is None]
         if not gone:
-            return set()
+            return {}
         read = getattr(self.store, "plan_records", self.store.get_many)
-        return set(read(gone))
+        return dict(read(gone))
 
     def _behind_temp(self, job: Job, skipped: list[str],
                      behind: dict[str, tuple[int, str]]) -> None:
