@@ -227,3 +227,35 @@ def test_changed_params_or_code_of_a_removed_temp_reruns_it_and_its_readers(tmp_
     assert rk(tmp_path, "run", "-q", "--config", "factor=5").returncode == 0
     assert (tmp_path / "final.txt").read_text() == "x5\n"
     assert "Nothing to do" in rk(tmp_path, "run", "--config", "factor=5").stdout
+
+
+def test_clean_keeps_files_rulekit_has_no_record_of_making(tmp_path):
+    write(tmp_path / "Snakefile", '''
+        rule all:
+            input: "a.out", "b.out"
+        rule make:
+            input: "{s}.in"
+            output: "{s}.out"
+            shell: "cp {input} {output}"
+        ''')
+    for name in ("a.in", "b.in"):
+        (tmp_path / name).write_text("x\n")
+    assert rk(tmp_path, "run", "-q", "b.out").returncode == 0
+    (tmp_path / "a.out").write_text("mine\n")   # made by hand, newer than a.in
+    dry = rk(tmp_path, "clean", "-n")
+    assert dry.returncode == 0
+    assert dry.stdout == ("would remove b.out\n"
+                          "kept a.out: no record that rulekit made it\n"
+                          "Kept 1 file with no record; 'rulekit clean --all' removes them "
+                          "too.\n")
+    done = rk(tmp_path, "clean")
+    assert done.returncode == 0
+    assert done.stdout == ("removed b.out\n"
+                           "kept a.out: no record that rulekit made it\n"
+                           "Kept 1 file with no record; 'rulekit clean --all' removes them "
+                           "too.\n")
+    assert (tmp_path / "a.out").read_text() == "mine\n" and not (tmp_path / "b.out").exists()
+    forced = rk(tmp_path, "clean", "--all")
+    assert forced.returncode == 0 and forced.stdout == "removed a.out\n"
+    assert not (tmp_path / "a.out").exists()
+    assert rk(tmp_path, "clean").stdout == "Nothing to clean.\n"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from ..core.model import Workflow, has_flag
 from ..planning.dag import build_dag
 from ..planning.fs import FileSystem
 
-__all__ = ["clean_targets"]
+__all__ = ["clean_targets", "split_unrecorded"]
 
 
 def clean_targets(workflow: Workflow, targets: Sequence[str] | str = (), *,
@@ -30,3 +31,12 @@ def clean_targets(workflow: Workflow, targets: Sequence[str] | str = (), *,
             if fs.stat(path) is not None or os.path.lexists(os.path.join(fs.root, path)):
                 found.add(path)
     return sorted(found)
+
+
+def split_unrecorded(store: Any, paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(paths rulekit made, paths it has no record of making). Made: the store has a
+    record of the file, or an incomplete marker (a run was writing it when it stopped).
+    A file an output pattern matches but that was put there by hand, or before rulekit,
+    or whose record went with a deleted `.rulekit/`, has neither."""
+    known = set(store.get_many(paths)) | (store.incomplete_paths() & set(paths))
+    return [p for p in paths if p in known], [p for p in paths if p not in known]

@@ -456,16 +456,24 @@ def provenance(file: str | None, directory: str | None, config_items: tuple[str,
 @workflow_options
 @click.argument("targets", nargs=-1, shell_complete=complete_targets)
 @click.option("-n", "--dry-run", is_flag=True, help="List what would be removed.")
+@click.option("--all", "all_files", is_flag=True,
+              help="Also remove matching files that rulekit has no record of making.")
 @handle_errors
 def clean(file: str | None, directory: str | None, config_items: tuple[str, ...],
-          configfiles: tuple[str, ...], targets: tuple[str, ...], dry_run: bool) -> None:
-    """Remove the outputs of the targets' jobs (never a file no rule produces)."""
+          configfiles: tuple[str, ...], targets: tuple[str, ...], dry_run: bool,
+          all_files: bool) -> None:
+    """Remove the outputs of the targets' jobs that rulekit made (never a file no rule
+    produces; a file with no record only with --all)."""
     from ..execution.jobfiles import prune_empty_folders, remove_paths
-    from ..state.clean import clean_targets
+    from ..state.clean import clean_targets, split_unrecorded
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     with api.working_directory(wf.workdir):
         paths = clean_targets(wf.model, targets)
+        kept: list[str] = []
+        if paths and not all_files:
+            with wf.open_store() as store:
+                paths, kept = split_unrecorded(store, paths)
         if dry_run or not paths:
             for path in paths:
                 click.echo(f"would remove {path}")
@@ -481,7 +489,12 @@ def clean(file: str | None, directory: str | None, config_items: tuple[str, ...]
                     store.remove(paths)
             for path in paths:
                 click.echo(f"removed {path}")
-    if not paths:
+        for path in kept:
+            click.echo(f"kept {path}: no record that rulekit made it")
+    if kept:
+        click.echo(f"Kept {len(kept)} file{'s' if len(kept) != 1 else ''} with no record; "
+                   "'rulekit clean --all' removes them too.")
+    elif not paths:
         click.echo("Nothing to clean.")
 
 
