@@ -259,3 +259,21 @@ def test_clean_keeps_files_rulekit_has_no_record_of_making(tmp_path):
     assert forced.returncode == 0 and forced.stdout == "removed a.out\n"
     assert not (tmp_path / "a.out").exists()
     assert rk(tmp_path, "clean").stdout == "Nothing to clean.\n"
+
+
+def test_a_deleted_benchmark_file_reruns_its_job(tmp_path):
+    write(tmp_path / "Snakefile", '''
+        rule make:
+            output: "out.txt"
+            benchmark: "bench/make.tsv"
+            shell: "echo hi > {output}"
+        ''')
+    assert rk(tmp_path, "run", "-q").returncode == 0
+    assert (tmp_path / "bench" / "make.tsv").read_text().startswith("s\th:m:s\tmax_rss")
+    assert "Nothing to do" in rk(tmp_path, "run").stdout
+    (tmp_path / "bench" / "make.tsv").unlink()
+    plan = rk(tmp_path, "plan").stdout
+    assert "make             out.txt  missing output bench/make.tsv\n" in plan
+    assert rk(tmp_path, "run", "-q").returncode == 0
+    assert (tmp_path / "bench" / "make.tsv").exists()
+    assert "Nothing to do" in rk(tmp_path, "run").stdout

@@ -336,6 +336,9 @@ class _Planner:
                     r.append(MissingOutput(out))
                 elif oldest is None or st.mtime_ns < oldest.mtime_ns:
                     oldest, oldest_path = st, out
+            if not any_missing and job.benchmark is not None and stat(job.benchmark) is None:
+                # the benchmark file counts as an output, as in Snakemake
+                r.append(MissingOutput(job.benchmark))
             if incomplete:
                 for out in outputs:
                     if out in incomplete:
