@@ -277,3 +277,29 @@ def test_a_deleted_benchmark_file_reruns_its_job(tmp_path):
     assert rk(tmp_path, "run", "-q").returncode == 0
     assert (tmp_path / "bench" / "make.tsv").exists()
     assert "Nothing to do" in rk(tmp_path, "run").stdout
+
+
+@pytest.mark.parametrize(("script", "example"), [
+    ("s.R", "Rscript s.R {input} {output}"),
+    ("s.sh", "bash s.sh {input} {output}"),
+    ("s.jl", "julia s.jl {input} {output}"),
+    ("s.Rmd", "Rscript -e 'rmarkdown::render(commandArgs(TRUE)[1])' s.Rmd"),
+    ("s.ipynb", "jupyter nbconvert --to notebook --execute s.ipynb {input} {output}"),
+])
+def test_script_in_another_language_is_a_load_error(tmp_path, script, example):
+    write(tmp_path / "Snakefile", f'''
+        rule a:
+            output: "o.txt"
+            script: "{script}"
+        ''')
+    (tmp_path / script).write_text("")
+    for command in ("check", "run", "plan"):
+        res = rk(tmp_path, command)
+        assert res.returncode == 2
+        assert res.stderr == (
+            f"Snakefile:3:13: error: script: runs Python files (*.py) only, not '{script}'\n"
+            f'        script: "{script}"\n'
+            "                ^\n"
+            f'  hint: call it from shell: instead, e.g. shell: "{example}" (the path is '
+            "relative to the working directory there)\n")
+    assert not (tmp_path / "o.txt").exists()

@@ -29,6 +29,7 @@ from . import nested, usererrors
 from .configfile import deep_merge, read_config
 from .namespace import make_namespace, register_rule
 from .parser import parse
+from .scriptlang import check_script_language
 from .shellcheck import check_rule_texts
 from .snakecompat import compat_imports
 from .syntax import Directive, Keyword, PyChunk, RuleDecl, Value
@@ -379,6 +380,7 @@ class _Loader:
         if kind == "shell":
             return Body("shell", value.span, text, hashing.code_hash("shell", text), command=text)
         script = os.path.normpath(os.path.join(os.path.dirname(value.span.path), text))
+        check_script_language(text, value.span)
         try:
             content = Path(script).read_text(encoding="utf-8")
         except OSError:
@@ -504,3 +506,4 @@ def _flatten_paths(key: str, args: tuple[Any, ...], kwargs: dict[str, Any],
             names[name] = (len(flat), len(flat) + len(items)) if isinstance(value, (list, tuple)) else len(flat)
         flat.extend(items)
     return flat, names
+
