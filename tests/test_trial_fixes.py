@@ -303,3 +303,31 @@ def test_script_in_another_language_is_a_load_error(tmp_path, script, example):
             f'  hint: call it from shell: instead, e.g. shell: "{example}" (the path is '
             "relative to the working directory there)\n")
     assert not (tmp_path / "o.txt").exists()
+
+
+def test_provenance_of_folder_contents_absolute_outputs_and_unknown_files(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    outside = tmp_path / "outside.txt"
+    write(work / "Snakefile", f'''
+        rule all:
+            input: "d", "{outside}"
+        rule unpack:
+            output: directory("d")
+            shell: "mkdir -p {{output}}; echo x > {{output}}/x.txt"
+        rule absol:
+            output: "{outside}"
+            shell: "echo a > {{output}}"
+        ''')
+    assert rk(work, "run", "-q").returncode == 0
+    inside = rk(work, "provenance", "d/x.txt")
+    assert inside.returncode == 0
+    lines = inside.stdout.splitlines()
+    assert lines[0] == "d/x.txt  [inside d/, a directory() output]"
+    assert lines[1] == "  d  <- rule unpack"
+    absolute = rk(work, "provenance", str(outside))
+    assert absolute.returncode == 0
+    assert absolute.stdout.splitlines()[0] == f"{outside}  <- rule absol"
+    unknown = rk(work, "provenance", "nothere.txt")
+    assert unknown.returncode == 1 and unknown.stdout == ""
+    assert unknown.stderr.startswith("error: no such file and no record: nothere.txt\n")

@@ -11,6 +11,7 @@
     │   ├── ProtectedOutputError a protected() output would be overwritten
     │   └── UsageError           a bad command-line option or API argument
     ├── JobFailedError           a job failed while running (1)
+    ├── NotFoundError            a query names a file that neither exists nor has a record (1)
     ├── LockError                another run holds a lock on our outputs (3)
     └── Interrupted              SIGINT/SIGTERM stopped the run (130)
 
@@ -28,7 +29,7 @@ from .source import Span, caret_snippet
 __all__ = [
     "RulekitError", "WorkflowError", "RulesSyntaxError", "LoadError", "ResolutionError",
     "MissingInputError", "AmbiguousRuleError", "CycleError", "ProtectedOutputError",
-    "UsageError", "JobFailedError", "LockError", "Interrupted",
+    "UsageError", "JobFailedError", "NotFoundError", "LockError", "Interrupted",
 ]
 
 
@@ -122,6 +123,12 @@ class UsageError(WorkflowError):
 
 
 class JobFailedError(RulekitError):
+    exit_code = 1
+
+
+class NotFoundError(RulekitError):
+    """A query about a file that does not exist and that nothing knows about."""
+
     exit_code = 1
 
 

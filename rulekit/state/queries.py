@@ -187,7 +187,11 @@ def provenance(workflow: Workflow, store: MetadataStore, path: str) -> dict[str,
         rec = record_of(p)
         if rec is None:
             rule = _producible(workflow, p)
-            if rule is None:
+            folder = _recorded_folder(p, record_of) if rule is None else None
+            if folder is not None:
+                # a file inside a directory() output: made by the job that made the folder
+                out.update(source=False, inside=node(folder))
+            elif rule is None:
                 out["source"] = True
             else:
                 out.update(source=False, record=False, rule=rule)
@@ -225,6 +229,22 @@ def provenance(workflow: Workflow, store: MetadataStore, path: str) -> dict[str,
     return node(os.path.normpath(path))
 
 
+def _recorded_folder(path: str, record_of: Any) -> str | None:
+    """The closest folder above `path` that the store has a record of (a directory()
+    output), else None."""
+    folder = os.path.dirname(path)
+    while folder and folder not in (os.sep, "."):
+        if record_of(folder) is not None:
+            return folder
+        folder = os.path.dirname(folder)
+    return None
+
+
+def unknown_path(tree: dict[str, Any]) -> bool:
+    """True when provenance found nothing: no such file, no record, no rule makes it."""
+    return bool(tree.get("source")) and not tree.get("exists")
+
+
 def format_provenance(tree: dict[str, Any]) -> str:
     """The provenance tree as indented text: one block per file, inputs as nested bullets."""
     lines: list[str] = []
@@ -238,6 +258,8 @@ def format_provenance(tree: dict[str, Any]) -> str:
         sub = pad + " " * len(bullet) + "  "
         if n.get("source"):
             head += f"  [source file, modified {n.get('mtime') or '-'}]{note}"
+        elif "inside" in n:
+            head += f"  [inside {n['inside']['path']}/, a directory() output]{note}"
         elif n.get("repeated"):
             head += f"  <- rule {n['rule']} (shown above){note}"
         elif n.get("record") is False:
@@ -249,6 +271,9 @@ def format_provenance(tree: dict[str, Any]) -> str:
         if rec:
             used = f"{sub}when used: size {rec.get('size')}, mtime {rec.get('mtime')}"
             lines.append(used + (f", blake2b {rec['checksum']}" if rec.get("checksum") else ""))
+        if "inside" in n:
+            emit(n["inside"], sub, "")
+            return
         if n.get("source") or n.get("repeated") or "inputs" not in n:
             return
         if n.get("wildcards"):

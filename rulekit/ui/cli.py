@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..core.errors import RulekitError, UsageError
+from ..core.errors import NotFoundError, RulekitError, UsageError
 from ..core.model import Workflow
 from ..core.version import DISTRIBUTION
 from ..lang.loader import load
@@ -442,13 +442,22 @@ def _cell(value: Any) -> str:
 def provenance(file: str | None, directory: str | None, config_items: tuple[str, ...],
                configfiles: tuple[str, ...], path: str, fmt: str) -> None:
     """How PATH was made, recursively back to source files."""
-    from ..state.queries import format_provenance
+    from ..state.queries import format_provenance, unknown_path
     from ..state.queries import provenance as trace
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
-    rel = os.path.relpath(os.path.abspath(path), wf.workdir) if os.path.isabs(path) else path
+    rel = path
+    if os.path.isabs(path):
+        # records keep paths as the rules write them: relative inside the workdir,
+        # absolute outside it
+        inside = os.path.relpath(os.path.abspath(path), wf.workdir)
+        rel = inside if not inside.startswith(os.pardir) else os.path.abspath(path)
     with api.working_directory(wf.workdir), wf.open_store() as store:
         tree = trace(wf.model, store, os.path.normpath(rel))
+    if unknown_path(tree):
+        raise NotFoundError(f"no such file and no record: {path}",
+                            hint="give a file that exists, or an output rulekit made "
+                                 "(rulekit summary lists them)")
     emit(json.dumps(tree, indent=2, default=str) if fmt == "json" else format_provenance(tree))
 
 
