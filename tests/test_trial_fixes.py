@@ -331,3 +331,72 @@ def test_provenance_of_folder_contents_absolute_outputs_and_unknown_files(tmp_pa
     unknown = rk(work, "provenance", "nothere.txt")
     assert unknown.returncode == 1 and unknown.stdout == ""
     assert unknown.stderr.startswith("error: no such file and no record: nothere.txt\n")
+
+
+def test_the_working_directory_as_a_target_is_named_as_such(tmp_path):
+    write(tmp_path / "Snakefile", '''
+        rule a:
+            output: "o.txt"
+            shell: "touch {output}"
+        ''')
+    res = rk(tmp_path, "run", ".")
+    assert res.returncode == 2
+    assert res.stderr.startswith(
+        "error: no rule can make '.': it is the working directory itself, not a file a rule "
+        "makes\n")
+    assert ("  hint: give output files or rule names as targets, or none for the default "
+            "target (rule a)\n") in res.stderr
+
+
+def test_wildcards_in_a_rule_without_wildcards_says_so(tmp_path):
+    write(tmp_path / "Snakefile", '''
+        rule a:
+            output: "o.txt"
+            shell: "touch {wildcards.s} {output}"
+        ''')
+    res = rk(tmp_path, "check")
+    assert res.returncode == 2
+    assert res.stderr == (
+        "Snakefile:3:12: error: rule a: shell command refers to {wildcards.s}, but this rule "
+        "has no wildcards\n"
+        '        shell: "touch {wildcards.s} {output}"\n'
+        "               ^\n"
+        "  hint: its output paths have no {name} parts; write the value itself, or put {s} "
+        "in the output paths\n")
+
+
+def test_a_job_skipped_for_identical_rebuilt_inputs_is_not_counted_as_done(tmp_path):
+    write(tmp_path / "Snakefile", '''
+        rule all:
+            input: "b.txt"
+        rule a:
+            input: "raw.txt"
+            output: "a.txt"
+            shell: "wc -l < {input} > {output}"
+        rule b:
+            input: "a.txt"
+            output: "b.txt"
+            shell: "cp {input} {output}"
+        ''')
+    (tmp_path / "raw.txt").write_text("x\ny\n")
+    assert rk(tmp_path, "run", "-q", "--rerun-triggers", "checksum").returncode == 0
+    (tmp_path / "raw.txt").write_text("p\nq\n")   # same line count: a.txt comes out the same
+    res = rk(tmp_path, "run", "--rerun-triggers", "checksum")
+    assert res.returncode == 0
+    assert "skip  b (inputs rebuilt with identical content)" in res.stdout
+    assert "b          1       0       0" in res.stdout
+    assert "rulekit: ok: 2 of 3 jobs done, 1 skipped (up to date) in " in res.stdout
+
+
+def test_a_failed_shell_job_shows_its_command(tmp_path):
+    write(tmp_path / "Snakefile", '''
+        rule a:
+            output: "o.txt"
+            shell: "echo hello; exit 3"
+        ''')
+    res = rk(tmp_path, "run")
+    assert res.returncode == 1
+    assert ("  shell command failed (exit status 3)\n"
+            "  command: echo hello; exit 3\n"
+            "  output (last lines):\n"
+            "      hello\n") in res.stderr

@@ -190,7 +190,8 @@ class ExecOptions:
 @dataclass(slots=True)
 class JobResult:
     """The fate of one job: "done", "failed", "not started" (an upstream job failed or the
-    run stopped first), or "cancelled" (terminated by an interruption)."""
+    run stopped first), or "cancelled" (terminated by an interruption). `skipped`: "done"
+    without running, its rebuilt inputs being identical to those it was made from."""
 
     job: Job
     status: str
@@ -198,6 +199,7 @@ class JobResult:
     end: float = 0.0
     attempts: int = 0
     error: str | None = None
+    skipped: bool = False
 
     @property
     def duration(self) -> float:
@@ -234,9 +236,12 @@ class RunResult:
 
     def summary(self) -> str:
         """One line: `ok: 9 of 9 jobs done in 0.3s`, `FAILED: 7 of 9 jobs done, 1 failed,
-        1 not started in 2.1s`."""
+        1 not started in 2.1s`, `ok: 1 of 3 jobs done, 2 skipped (up to date) in 0.2s`."""
         counts = self.counts()
-        parts = [f"{counts.get('done', 0)} of {len(self.results)} jobs done"]
+        skipped = sum(1 for r in self.results if r.skipped)
+        parts = [f"{counts.get('done', 0) - skipped} of {len(self.results)} jobs done"]
+        if skipped:
+            parts.append(f"{skipped} skipped (up to date)")
         for status in ("failed", "not started", "cancelled"):
             if counts.get(status):
                 parts.append(f"{counts[status]} {status}")

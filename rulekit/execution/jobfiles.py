@@ -171,9 +171,13 @@ def _tail(text: str, lines: int = 20) -> str:
     return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])
 
 
-def failure_text(job: Job, outcome: Outcome) -> str:
-    """What went wrong: the reason or traceback, the command's output and the log tails."""
+def failure_text(job: Job, outcome: Outcome, command: str | None = None) -> str:
+    """What went wrong: the reason or traceback, the shell command that failed, its output
+    and the log tails."""
     parts = [outcome.error or "failed"]
+    if command:
+        lines = command.strip("\n").splitlines() or [""]
+        parts.append("command: " + "\n         ".join(lines))
     if outcome.output:
         parts.append("output (last lines):\n" + _tail(outcome.output))
     for path in job.log:

@@ -392,7 +392,8 @@ class Scheduler(Stopping):
         if outcome.output and outcome.ok:
             self.reporter.job_output(js.job, outcome.output)
         if not outcome.ok:
-            self._fail(js, failure_text(js.job, outcome), finished=finished)
+            self._fail(js, failure_text(js.job, outcome, self._failed_command(js, outcome)),
+                       finished=finished)
             return
         js.status = "checking"
         js.deadline = time.time() + self.opts.latency_wait
@@ -439,6 +440,16 @@ class Scheduler(Stopping):
             self.reporter.set_total(len(self.states))
         return True
 
+    def _failed_command(self, js: _JS, outcome: Outcome) -> str | None:
+        """The shell command of a failed shell job (formatted again: only failures pay)."""
+        body = js.job.rule.body
+        if body is None or body.kind != "shell" or outcome.returncode is None:
+            return None
+        try:
+            return format_job(self.wf, js.job, _threads(js.job, js))[0]
+        except Exception:   # it was formatted once already; never hide the failure
+            return None
+
     def _release_children(self, js: _JS) -> None:
         for child in js.children:
             child.remaining -= 1
@@ -451,6 +462,7 @@ class Scheduler(Stopping):
         if self.opts.skip_ready is None or js.attempts or not self.opts.skip_ready(js.job):
             return False
         js.status = js.result.status = "done"
+        js.result.skipped = True
         js.result.start = js.result.end = time.time()
         self.reporter.job_cut_off(js.job)
         self._release_children(js)

@@ -111,6 +111,10 @@ def _check_attribute(rule: Rule, first: str, rest: list[tuple[bool, Any]], field
         hint = f"did you mean {{{first}.{close[0]}}}?"
     elif names:
         hint = f"{first} names: {', '.join(sorted(names))}"
+    elif first == "wildcards":
+        raise fail(f"refers to {{{field}}}, but this rule has no wildcards",
+                   "its output paths have no {name} parts; write the value itself, or put "
+                   f"{{{attr}}} in the output paths")
     else:
         hint = f"this rule's {first} has no names; use {{{first}}} or {{{first}[0]}}"
     raise fail(f"refers to {{{field}}}, but {first} has no name {attr!r}", hint)

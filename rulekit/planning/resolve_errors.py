@@ -115,6 +115,16 @@ def missing_error(workflow: Workflow, err: Unresolvable) -> MissingInputError:
         facts.append(("Points to", link))
     facts += [("Needed by", _needer(needed_by)),
               ("Rules tried", "\n".join(lines) if lines else "none (no rule has outputs)")]
+    if os.path.normpath(path) == "." or os.path.isdir(os.path.join(workflow.workdir, path)):
+        # the folder exists (the file index lists no "."); a folder no rule makes is not
+        # a target
+        default = workflow.default_rule()
+        return MissingInputError(
+            f"no rule can make {path!r}: it is "
+            + ("the working directory itself" if os.path.normpath(path) == "."
+               else "an existing folder") + ", not a file a rule makes", span, facts=facts,
+            hint="give output files or rule names as targets, or none for the default "
+                 f"target{f' (rule {default.name})' if default else ''}")
     if link is not None:
         return MissingInputError(
             f"no rule can make {path!r} and it is a broken symlink (it points to {link!r}, "

@@ -25,7 +25,7 @@ def rule_table(result: Any) -> list[tuple[str, int, int, int, float]]:
     for r in result.results:
         row = rows.setdefault(r.job.rule.name, [0, 0, 0, 0.0])
         row[0] += 1
-        row[1] += r.status == "done"
+        row[1] += r.status == "done" and not r.skipped
         row[2] += r.status == "failed"
         row[3] += r.duration
     return [(name, *vals) for name, vals in rows.items()]  # type: ignore[misc]
