@@ -400,3 +400,60 @@ def test_a_failed_shell_job_shows_its_command(tmp_path):
             "  command: echo hello; exit 3\n"
             "  output (last lines):\n"
             "      hello\n") in res.stderr
+
+
+SLOW_WRITER = '''
+    rule slow:
+        output: "out.txt"
+        shell: "echo start > {output}; for i in $(seq 1 60); do echo $i >> progress.txt; sleep 0.25; done"
+    '''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cluster", ["local", "external"])
+def test_dask_shell_job_dies_with_a_killed_driver(tmp_path, cluster):
+    """kill -9 of rulekit (the driver alone): the shell job on the Dask worker stops within
+    about a second, whether the worker dies with the driver (a LocalCluster) or lives on (an
+    external cluster); the output stays incomplete and the next plan rebuilds it."""
+    import signal
+    import socket
+    import time
+
+    pytest.importorskip("distributed")
+    write(tmp_path / "Snakefile", SLOW_WRITER)
+    procs: list[subprocess.Popen[bytes]] = []
+    args = ["run", "--executor", "dask", "--cores", "1"]
+    try:
+        if cluster == "external":
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            address = f"tcp://127.0.0.1:{port}"
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host",
+                 "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads",
+                 "1", "--no-dashboard"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True))
+            args += ["--scheduler", address]
+        driver = subprocess.Popen([sys.executable, "-m", "rulekit", *args], cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        procs.append(driver)
+        progress = tmp_path / "progress.txt"
+        _wait_for(lambda: progress.exists() and progress.read_text().count("\n") >= 2, 90)
+        driver.send_signal(signal.SIGKILL)   # the driver process only, not its group
+        driver.wait()
+        time.sleep(2.5)
+        lines = progress.read_text().count("\n")
+        time.sleep(2)
+        assert progress.read_text().count("\n") == lines < 60
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    plan = rk(tmp_path, "plan").stdout
+    assert "output out.txt is incomplete (an earlier run was interrupted or failed)" in plan

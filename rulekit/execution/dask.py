@@ -26,6 +26,7 @@ import os
 import queue
 import select
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -35,6 +36,8 @@ import distributed  # noqa: F401 - ImportError here means: no dask executor
 from ..core.errors import JobFailedError, UsageError
 from ..core.model import Workflow
 from .base import ExecOptions, Outcome, RunResult, Task, WorkflowRef, default_cores
+from .driverwatch import Driver, wait_watching
+from .procs import Watchdog
 
 __all__ = ["DaskRunner", "make_dask_execute", "run_chunk", "stop_run", "is_local"]
 
@@ -46,12 +49,15 @@ WORKER_TIMEOUT_S = 60.0   # default --worker-timeout
 
 _RUNNING: dict[str, dict[int, int]] = {}   # on a worker: run token -> jobid -> shell pid
 _STOPPED: set[str] = set()                   # on a worker: tokens of terminated runs
+_WATCHDOG = Watchdog()   # on a worker: SIGKILLs running shell jobs' groups if the worker dies
 
 
-def run_chunk(ref: WorkflowRef, tasks: Sequence[Task], token: str = "") -> list[Outcome]:
+def run_chunk(ref: WorkflowRef, tasks: Sequence[Task], token: str = "",
+              driver: Driver | None = None) -> list[Outcome]:
     """What one Dask task runs on a worker: `tasks` one after another, in the workflow's
     directory, with the workflow loaded once per worker process (worker.get_workflow caches
-    it by rule file and config). `token` names the run, so `stop_run` can stop its jobs."""
+    it by rule file and config). `token` names the run, so `stop_run` can stop its jobs;
+    a shell job ends when the `driver` (pid, host, start) is gone (driverwatch.py)."""
     from . import worker
 
     if os.getcwd() != ref.workdir:
@@ -68,14 +74,14 @@ def run_chunk(ref: WorkflowRef, tasks: Sequence[Task], token: str = "") -> list[
             now = time.time()
             out.append(Outcome(task.jobid, False, now, now, "terminated"))
         elif task.kind == "shell" or task.kind == "script":
-            out.append(_run_shell(task, token))
+            out.append(_run_shell(task, token, driver))
         else:
             task.workflow = ref
             out.append(worker.run_task(task))
     return out
 
 
-def _run_shell(task: Task, token: str) -> Outcome:
+def _run_shell(task: Task, token: str, driver: Driver | None = None) -> Outcome:
     """worker.run_task's shell branch, but in a process group of its own that `stop_run`
     can signal."""
     from . import worker
@@ -84,10 +90,12 @@ def _run_shell(task: Task, token: str) -> Outcome:
     try:
         pid, capture = worker.spawn_task(task, True)
         _RUNNING.setdefault(token, {})[task.jobid] = pid
+        _WATCHDOG.add(pid)   # the worker process may die with the driver (LocalCluster)
         try:
-            code, usage = worker.reap(pid)  # type: ignore[misc]
+            code, usage = wait_watching(pid, driver)
         finally:
             _RUNNING.get(token, {}).pop(task.jobid, None)
+            _WATCHDOG.remove(pid)
         output = worker.read_capture(capture)
         end = time.time()
         if code != 0:
@@ -136,6 +144,7 @@ class DaskRunner:
         self.start_method = start_method
         self.ref = WorkflowRef(workflow.path, workflow.config, workflow.workdir)
         self.token = os.urandom(8).hex()
+        self.driver: Driver = (os.getpid(), socket.gethostname(), time.time())
         self.buffer: list[Task] = []           # submitted, not yet sent (packed in wait())
         self.inflight: dict[Any, list[Task]] = {}   # future -> its tasks
         self.done: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -318,8 +327,9 @@ class DaskRunner:
         tasks, self.buffer = self.buffer, []
         for chunk in self._chunks(tasks):
             key = f"rulekit-{chunk[0].rule}-{chunk[0].jobid}-{os.urandom(4).hex()}"
-            fut = self.client.submit(run_chunk, self.ref, chunk, self.token, key=key,
-                                     pure=False, resources=self._task_resources(chunk))
+            fut = self.client.submit(run_chunk, self.ref, chunk, self.token, self.driver,
+                                     key=key, pure=False,
+                                     resources=self._task_resources(chunk))
             self.inflight[fut] = chunk
             fut.add_done_callback(self._on_done)
 
