@@ -68,7 +68,10 @@ def fresh_body(func: Callable[..., Any], config: dict[str, Any]) -> Callable[...
     """`func` (a compiled run: body) with a shallow copy of its globals, where `config`
     is this job's copy and each list, dict or set global the body names is copied too."""
     assert isinstance(func, types.FunctionType)
-    scope = dict(func.__globals__)
+    found = func.__globals__
+    # a rule made inside a function has a dict subclass (lang.nested.Scope) that falls
+    # back to the module globals: keep its class and that link
+    scope = dict(found) if type(found) is dict else copy.copy(found)
     if "config" in scope:
         scope["config"] = config
     for name in _names(func.__code__):
