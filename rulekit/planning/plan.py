@@ -56,6 +56,7 @@ __all__ = ["PlannedJob", "Plan", "make_plan", "job_params", "RERUN_TRIGGERS",
 RERUN_TRIGGERS = ("mtime", "params", "input", "code", "checksum")
 DEFAULT_TRIGGERS = ("mtime", "params", "input", "code")
 _FUTURE_SLACK_NS = 1_000_000_000
+_STORE_TRIGGERS = frozenset(("params", "input", "code"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,12 +383,13 @@ class _Planner:
                                             oldest.mtime_ns))
             if skipped:
                 self._behind_temp(job, skipped, behind)
-                if record is None:
+                if record is None and self.triggers & _STORE_TRIGGERS:
                     # the record of a removed temp still knows the params and code it was
                     # made with: a change there remakes it (and so its readers)
                     temp_record = made_temps[skipped[0]]
-                    self._store_reasons(job, temp_record, recorded_inputs(temp_record), r,
-                                        jid in waiting)
+                    recorded = (recorded_inputs(temp_record) if "input" in self.triggers
+                                else [])
+                    self._store_reasons(job, temp_record, recorded, r, jid in waiting)
             if record is not None:
                 recorded = recorded_inputs(record)
                 if check_mtime and oldest is not None:
