@@ -10,7 +10,12 @@ Metrics (median over --repeat runs; peak RSS is the largest over those runs):
 * plan  - dry run from scratch, no outputs exist (rulekit plan / snakemake -n / make -n)
 * noop  - the normal run command when everything is up to date
 * exec  - full build with trivial bodies on --cores 2, reported as jobs/s (shell: and run:)
+* plan json - the same dry run as ``plan --format json`` (rulekit; ratio against make -n)
 * load  - wall time to parse and validate a generated 1,000-rule file
+* replan - rulekit only: RSS growth of one process calling ``plan()`` 200 times (MB)
+
+``--only plan,noop`` picks metrics; ``--peers make`` compares rulekit with make alone and
+puts the ratio to make next to each rulekit figure.
 
 Only the standard library is used.  See docs/performance.md.
 """
@@ -123,10 +128,10 @@ class Tool:
     version: str = ""
     notes: list[str] = field(default_factory=list)
 
-    def plan(self, g: gen.Generated) -> list[str]:
+    def plan(self, g: gen.Generated, fmt: str = "table") -> list[str]:
         f = g.rule_file.name
         if self.name == "rulekit":
-            return [*self.exe, "plan", "-f", f]
+            return [*self.exe, "plan", "-f", f] + (["--format", "json"] if fmt == "json" else [])
         if self.name == "snakemake":
             return [*self.exe, "-s", f, "-n", "--cores", "1"]
         return [*self.exe, "-f", f, "-n"]
@@ -233,14 +238,20 @@ def bench_workflow(tool: Tool, workflow: str, size: int, args: argparse.Namespac
     label = f"{tool.name} {workflow} N={size}"
 
     # (a) planning from scratch
-    g = fresh("shell", "plan")
-    log(f"{label}: plan ({g.jobs} jobs)")
-    results[(*key, "plan")][tool.name] = summarise(
-        repeat_runs(tool.plan(g), g.root, args, "plan"))
+    if "plan" in args.only or "plan-json" in args.only:
+        g = fresh("shell", "plan")
+    if "plan" in args.only:
+        log(f"{label}: plan ({g.jobs} jobs)")
+        results[(*key, "plan")][tool.name] = summarise(
+            repeat_runs(tool.plan(g), g.root, args, "plan"))
+    if "plan-json" in args.only and tool.name == "rulekit":
+        log(f"{label}: plan --format json ({g.jobs} jobs)")
+        results[(*key, "plan json")][tool.name] = summarise(
+            repeat_runs(tool.plan(g, "json"), g.root, args, "plan json"))
 
     # (c) full execution, shell: and run: bodies
     built: gen.Generated | None = None
-    for variant in ("shell", "run"):
+    for variant in ("shell", "run") if "exec" in args.only else ():
         cell = results[(*key, f"exec {variant}:")]
         why = exec_skip_reason(tool, variant, size, args)
         if why:
@@ -262,6 +273,8 @@ def bench_workflow(tool: Tool, workflow: str, size: int, args: argparse.Namespac
         cell[tool.name] = summarise(samples, jobs=gi.jobs)
 
     # (b) no-op: everything up to date
+    if "noop" not in args.only:
+        return
     note = ""
     if built is None:
         built = fresh("shell", "noop")
@@ -287,6 +300,23 @@ def bench_load(tool: Tool, args: argparse.Namespace, scratch: Path, results: dic
         return
     log(f"{tool.name}: load {args.big_rules}-rule file")
     results[key][tool.name] = summarise(repeat_runs(cmd, d, args, "load"))
+
+
+def bench_replan(args: argparse.Namespace, scratch: Path, results: dict) -> None:
+    """RSS growth of one process calling rulekit's plan() 200 times (replan.py)."""
+    d = scratch / "replan"
+    g = gen.generate("chain", args.replan_size, d, tool="rulekit")
+    cmd = [sys.executable, str(HERE / "replan.py"), str(g.rule_file), "--calls", "200"]
+    log(f"rulekit: plan() x200 in one process, chain N={args.replan_size}")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+    key = ("chain", args.replan_size, "replan")
+    if out.returncode != 0:
+        results[key] = {"rulekit": Result(note=f"failed (rc {out.returncode})")}
+        log(out.stderr)
+        return
+    growth = float(out.stdout.split()[0])
+    log(f"  {out.stdout.strip()}")
+    results[key] = {"rulekit": Result(growth, None, 1, unit="MB growth")}
 
 
 # --------------------------------------------------------------------------- profile
@@ -318,13 +348,22 @@ def profile_rulekit(args: argparse.Namespace, scratch: Path) -> str:
 # --------------------------------------------------------------------------- report
 
 
-METRIC_ORDER = ["plan", "noop", "exec shell:", "exec run:", "load"]
+METRIC_ORDER = ["plan", "plan json", "noop", "exec shell:", "exec run:", "load", "replan"]
+METRICS = ("plan", "plan-json", "noop", "exec", "load", "replan")
 
 
 def ratio(a: Result | None, b: Result | None) -> str:
     if not a or not b or a.value is None or b.value is None or not b.value:
         return ""
     return f"{a.value / b.value:.2f}"
+
+
+def peer_cell(key: tuple, results: dict, peer: str) -> Result | None:
+    """The peer figure a rulekit figure is compared with (`plan json`: the peer's plan)."""
+    cells = results.get(key, {})
+    if peer in cells or key[2] != "plan json":
+        return cells.get(peer)
+    return results.get((key[0], key[1], "plan"), {}).get(peer)
 
 
 def machine_info(tools: dict[str, Tool]) -> list[str]:
@@ -340,7 +379,8 @@ def machine_info(tools: dict[str, Tool]) -> list[str]:
     return lines
 
 
-def render(results: dict, tools: dict[str, Tool], argv: list[str], elapsed: float) -> str:
+def render(results: dict, tools: dict[str, Tool], argv: list[str], elapsed: float,
+           peer_names: tuple[str, ...] = ()) -> str:
     names = list(tools)
     peers = [n for n in names if n != "rulekit"]
     header = ["workflow", "metric", "N", *names]
@@ -351,9 +391,15 @@ def render(results: dict, tools: dict[str, Tool], argv: list[str], elapsed: floa
     for key in keys:
         cells = results[key]
         row = [key[0], key[2], str(key[1])]
-        row += [cells[n].text() if n in cells else "—" for n in names]
+        texts = [cells[n].text() if n in cells else "—" for n in names]
+        if "rulekit" in names and peer_names:
+            for p in peer_names:   # --peers: the ratio beside the rulekit figure
+                r = ratio(cells.get("rulekit"), peer_cell(key, results, p))
+                if r:
+                    texts[names.index("rulekit")] += f" [{r}x {p}]"
+        row += texts
         if "rulekit" in names:
-            row += [ratio(cells.get("rulekit"), cells.get(p)) for p in peers]
+            row += [ratio(cells.get("rulekit"), peer_cell(key, results, p)) for p in peers]
         rows.append(row)
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     table += ["| " + " | ".join(r) + " |" for r in rows]
@@ -370,7 +416,8 @@ def render(results: dict, tools: dict[str, Tool], argv: list[str], elapsed: floa
         "",
         "Cells: median wall time (s) or median throughput (jobs/s), then the largest peak RSS "
         "of one process seen over the runs. Ratios are rulekit ÷ peer: below 1 is better for "
-        "times, above 1 is better for jobs/s.",
+        "times, above 1 is better for jobs/s (`plan json` is compared with the peer's plan; "
+        "`replan` is rulekit's RSS growth over 200 `plan()` calls in one process).",
         "",
         *table,
         "",
@@ -388,6 +435,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,10000", help="comma-separated N (default 1000,10000)")
     ap.add_argument("--tools", default="rulekit,snakemake,make")
+    ap.add_argument("--peers", default="",
+                    help="compare rulekit with these tools only (e.g. make): sets --tools to "
+                         "rulekit plus them and prints each ratio beside the rulekit figure")
+    ap.add_argument("--only", default=",".join(METRICS),
+                    help=f"metrics to measure, any of {','.join(METRICS)} (default all)")
+    ap.add_argument("--replan-size", type=int, default=1000,
+                    help="N of the chain workflow the replan metric plans 200 times")
     ap.add_argument("--workflows", default="chain",
                     help="any of chain,fan,wide (default chain; fan at N=10,000 adds ~5 min "
                          "because one Snakemake dry run of it takes ~130 s)")
@@ -413,7 +467,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = ap.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    args.peers = tuple(t.strip() for t in args.peers.split(",") if t.strip())
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    if args.peers:
+        args.tools = ["rulekit", *[p for p in args.peers if p != "rulekit"]]
+    args.only = {m.strip() for m in args.only.split(",") if m.strip()}
+    for m in args.only:
+        if m not in METRICS:
+            ap.error(f"unknown metric {m!r}; choose from {', '.join(METRICS)}")
     args.workflows = [w.strip() for w in args.workflows.split(",") if w.strip()]
     for w in args.workflows:
         if w not in gen.WORKFLOWS:
@@ -436,17 +497,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for size in args.sizes:
             for workflow in args.workflows:
-                for metric in ("plan", "noop", "exec shell:", "exec run:"):
-                    results[(workflow, size, metric)] = {}
+                for metric in ("plan", "plan json", "noop", "exec shell:", "exec run:"):
+                    wanted = {"plan json": "plan-json", "exec shell:": "exec",
+                              "exec run:": "exec"}.get(metric, metric)
+                    if wanted in args.only:
+                        results[(workflow, size, metric)] = {}
                 for tool in tools.values():
                     if tool.exe:
                         bench_workflow(tool, workflow, size, args, scratch, results)
-        if not args.no_load:
+        if "replan" in args.only and tools.get("rulekit") and tools["rulekit"].exe:
+            bench_replan(args, scratch, results)
+        if not args.no_load and "load" in args.only:
             results[("big", args.big_rules, "load")] = {}
             for tool in tools.values():
                 if tool.exe:
                     bench_load(tool, args, scratch, results)
-        report = render(results, tools, argv, time.perf_counter() - t0)
+        report = render(results, tools, argv, time.perf_counter() - t0, args.peers)
         if args.profile:
             if tools.get("rulekit") and tools["rulekit"].exe:
                 report += "\n## Profile\n\n" + profile_rulekit(args, scratch)

@@ -90,6 +90,9 @@ class _Formatter(string.Formatter):
         self.what = what          # "rule a: shell command" - the start of every error
         self.quoting = quoting
 
+    def parse(self, format_string: str) -> Any:
+        return _parsed(format_string)   # a rule's command is formatted once per job
+
     def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
         first, rest = _string.formatter_field_name_split(field_name)
         if first == "" or isinstance(first, int):
@@ -139,6 +142,11 @@ class _Formatter(string.Formatter):
         if conversion is None or not isinstance(value, _Field):
             return super().convert_field(value, conversion)
         return _Field(super().convert_field(value.value, conversion), value.quote)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(template: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
+    return tuple(_string.formatter_parser(template))
 
 
 def _available(obj: Any) -> str:

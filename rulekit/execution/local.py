@@ -39,6 +39,7 @@ from .temps import remove_temp_files
 __all__ = ["execute", "Scheduler"]
 
 _BATCH_TARGET_S = 0.02   # a batch of tiny run: jobs should take about this long
+_RECORD_AFTER_S = 0.001  # a started job's process is recorded within about this long
 
 
 def execute(workflow: Workflow, jobs: Iterable[Any], options: ExecOptions | None = None) -> RunResult:
@@ -110,6 +111,7 @@ class Scheduler(Stopping):
         self.order: list[_JS] = []
         self.functions: dict[str, bool] = {}   # rule -> has params/resources functions
         self.fatal: RulekitError | None = None
+        self.finished: list[JobResult] = []   # done or failed since the observer last heard
 
     # -- building the graph ----------------------------------------------------------------
 
@@ -261,23 +263,52 @@ class Scheduler(Stopping):
         while True:
             if not self.stopping and not self.signalled:
                 self._dispatch()
+            self._flush()
+            self._remove_temps()
             if not self.running and not self.checking:
                 return
             timeout = None
             if self.checking:
                 timeout = max(0.0, min(js.deadline for js in self.checking) - time.time())
                 timeout = min(timeout, 0.1)
+            if getattr(self.runner, "started", None):
+                # started processes are recorded at the next step: make it come soon
+                timeout = _RECORD_AFTER_S if timeout is None else min(timeout, _RECORD_AFTER_S)
             outcomes = self.runner.wait(timeout, rfd)
-            finished: list[JobResult] = []
+            finished = self.finished
             for outcome in outcomes:   # work that finished is kept, signal or not
                 self._finish(outcome, finished)
             if self.checking:
                 self._recheck(finished)
-            if finished and self.opts.observer is not None:
-                self.opts.observer.jobs_finished(finished)
-            self._remove_temps()
             if self.signalled:
+                self._flush()
+                self._remove_temps()
                 return
+
+    def _flush(self, starting: list[Job] | None = None) -> None:
+        """Tell the observer, in one call (one store transaction), about the jobs finished
+        since the last step, the processes of jobs started before that still run, and the
+        jobs about to start (`starting`, before they start)."""
+        observer = self.opts.observer
+        finished, self.finished = self.finished, []
+        if observer is None:
+            return
+        running: list[tuple[Job, int, int, int | None]] = []
+        take = getattr(self.runner, "take_started", None)
+        if take is not None and hasattr(observer, "jobs_running"):
+            running = [(self.by_id[jobid].job, pid, pgid, t) for jobid, pid, pgid, t in take()]
+        if not (finished or running or starting):
+            return
+        step = getattr(observer, "jobs_step", None)
+        if step is not None:
+            step(finished, starting or (), running)
+            return
+        if finished:
+            observer.jobs_finished(finished)
+        if running:
+            observer.jobs_running(running)  # type: ignore[attr-defined]
+        if starting:
+            observer.jobs_started(starting)
 
     def _fits(self, cls: tuple[Any, ...]) -> bool:
         if cls[0] > self.cores - self.used_cores:
@@ -318,17 +349,9 @@ class Scheduler(Stopping):
             batches.append(batch)
         if not started:
             return
-        observer = self.opts.observer
-        if observer is not None:
-            observer.jobs_started([js.job for js in started])
+        self._flush([js.job for js in started])
         for batch in batches:
             self.runner.submit(batch)
-        take = getattr(self.runner, "take_started", None)
-        note = getattr(observer, "jobs_running", None)
-        if take is not None and note is not None:
-            procs = take()
-            if procs:
-                note([(self.by_id[jobid].job, pid, pgid, t) for jobid, pid, pgid, t in procs])
 
     def _batch_size(self, heap: list[Any], cls: tuple[Any, ...]) -> int:
         if cls[0] > 1:

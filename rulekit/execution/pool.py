@@ -32,10 +32,13 @@ from typing import Any
 
 from ..core.model import Workflow
 from .base import Outcome, Task, WorkflowRef
-from .procs import Watchdog, descendants, group_members, signal_all, start_time, table
+from .directexec import DirectExec
+from .procs import Watchdog, boot_ticks, descendants, group_members, signal_all, start_time, table
 from .worker import failed_text, read_capture, reap, spawn_task, worker_main, write_benchmark
 
 __all__ = ["LocalRunner"]
+
+boot_ticks_ok = [True]   # procs.boot_ticks agrees with /proc's start times (checked once)
 
 _HAS_PIDFD = hasattr(os, "pidfd_open")
 
@@ -103,7 +106,10 @@ class LocalRunner:
         self.workers: list[_Worker] = []
         self.idle: list[_Worker] = []
         self.shells: dict[int, _Shell] = {}     # pidfd (or pid) -> running shell job
+        self.live: set[int] = set()             # pids of running shell jobs
+        self._ticks_checked = False
         self.env = dict(os.environ)
+        self.direct = DirectExec(self.env)
         self.ref = WorkflowRef(workflow.path, workflow.config, workflow.workdir)
         self.watchdog = Watchdog()
         # (jobid, pid, pgid, start time) of tasks started since the last take_started()
@@ -112,9 +118,20 @@ class LocalRunner:
 
     def take_started(self) -> list[tuple[int, int, int, int | None]]:
         """The process (pid, group, start time) running each task submitted since the last
-        call: recorded with the incomplete markers so a later run can end orphans."""
+        call and still running: recorded with the incomplete markers so a later run can
+        end orphans. A shell job that has already ended needs no record."""
         out, self.started = self.started, []
-        return out
+        live = self.live
+        procs: list[tuple[int, int, int, int | None]] = []
+        for jobid, pid, pgid, started in out:
+            if started is None:   # a shell job: read now, unless it has ended already
+                if pid not in live:
+                    continue
+                started = start_time(pid)
+                if started is None:
+                    continue
+            procs.append((jobid, pid, pgid, started))
+        return procs
 
     # -- JobRunner ---------------------------------------------------------------------
 
@@ -282,9 +299,19 @@ class LocalRunner:
 
     def _spawn(self, task: Task) -> None:
         start = time.time()
-        pid, capture = spawn_task(task, True, self.env)
+        before = boot_ticks()
+        pid, capture = spawn_task(task, True, self.env, self.direct)
+        after = boot_ticks()
         self.watchdog.add(pid)
-        self.started.append((task.jobid, pid, pid, start_time(pid)))
+        self.live.add(pid)
+        # The kernel's start time of the job (in clock ticks) lies between the two
+        # readings; when they agree it is known without reading /proc (see take_started).
+        known = before if before == after else None
+        if known is not None and not self._ticks_checked:
+            self._ticks_checked = True
+            if start_time(pid) not in (known, None):   # another clock: always read /proc
+                boot_ticks_ok[0] = False
+        self.started.append((task.jobid, pid, pid, known if boot_ticks_ok[0] else None))
         if _HAS_PIDFD:
             key = os.pidfd_open(pid)
         else:
@@ -298,6 +325,7 @@ class LocalRunner:
         if got is None:
             return
         self.watchdog.remove(sh.pid)
+        self.live.discard(sh.pid)
         del self.shells[key]
         if sh.pidfd is not None:
             os.close(sh.pidfd)

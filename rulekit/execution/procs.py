@@ -25,11 +25,11 @@ import sys
 import time
 from collections.abc import Iterable
 
-__all__ = ["start_time", "descendants", "group_members", "end_group", "Watchdog", "table",
+__all__ = ["start_time", "boot_ticks", "descendants", "group_members", "end_group", "Watchdog", "table",
            "watchdog_fd", "signal_all"]
 
 _WATCHDOG_CODE = r"""
-import os, signal
+import os, signal, time
 for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
     signal.signal(s, signal.SIG_IGN)
 groups = set()
@@ -50,6 +50,7 @@ while True:
             groups.add(int(line[1:]))
         elif line[:1] == b"-":
             groups.discard(int(line[1:]))
+    time.sleep(0.05)
 for g in groups:
     try:
         os.killpg(g, signal.SIGKILL)
@@ -68,14 +69,32 @@ def watchdog_fd() -> int | None:
 def start_time(pid: int) -> int | None:
     """Field 22 of /proc/PID/stat, or None when the process is gone (or no /proc)."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     try:
         return int(data[data.rindex(b")") + 2:].split()[19])
     except (ValueError, IndexError):
         return None
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)
+
+
+def boot_ticks() -> int | None:
+    """Now, in the clock ticks since boot that start_time() counts in (None off Linux).
+    A process started between two equal readings has exactly this start time: the kernel
+    takes it from the same clock and rounds down the same way."""
+    if _BOOTTIME is None:
+        return None
+    return time.clock_gettime_ns(_BOOTTIME) * _TICKS // 1_000_000_000
 
 
 def table() -> dict[int, tuple[int, int, int]]:

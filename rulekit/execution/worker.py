@@ -27,6 +27,7 @@ from ..core.iopaths import io_list
 from ..core.model import NamedList, Wildcards, Workflow
 from ..lang.namespace import MAIN_PROCESS
 from .base import Outcome, Task, WorkflowRef
+from .directexec import DirectExec, direct_command
 from .isolation import ProcessState, fresh_body, fresh_config
 
 __all__ = ["run_task", "run_tasks", "set_workflow", "get_workflow", "worker_main",
@@ -100,7 +101,8 @@ def format_exception(exc: BaseException, rule: str) -> str:
 
 
 def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
-                env: Any = None, stdin: Any = None) -> tuple[int, Any]:
+                env: Any = None, stdin: Any = None,
+                direct: DirectExec | None = None) -> tuple[int, Any]:
     """Start argv with stdin from /dev/null (or the open file `stdin`) and stdout+stderr to
     `log` (appended) or to an anonymous temp file (returned, to show the output).
     posix_spawn: no fork of a big driver.
@@ -120,8 +122,18 @@ def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
     try:
         kwargs: dict[str, Any] = {"setpgroup": 0} if new_group else {}
         kwargs["setsigdef"] = _DEFAULT_SIGNALS
-        pid = os.posix_spawn(argv[0], list(argv), os.environ if env is None else env,
-                             file_actions=actions, **kwargs)
+        environ = os.environ if env is None else env
+        plain = (direct.command(argv) if direct is not None and direct.env is environ
+                 else direct_command(argv, environ))
+        pid = 0
+        if plain is not None:   # a simple command: exec'd as bash would (directexec.py)
+            try:
+                pid = os.posix_spawn(plain[0], plain[1], plain[2], file_actions=actions,
+                                     **kwargs)
+            except OSError:
+                pid = 0   # not a program exec can start (a script without #!): bash decides
+        if not pid:
+            pid = os.posix_spawn(argv[0], list(argv), environ, file_actions=actions, **kwargs)
     except BaseException:
         if capture is not None:
             capture.close()
@@ -159,7 +171,8 @@ def script_payload(task: Task) -> bytes:
     return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def spawn_task(task: Task, new_group: bool, env: Any = None) -> tuple[int, Any]:
+def spawn_task(task: Task, new_group: bool, env: Any = None,
+               direct: DirectExec | None = None) -> tuple[int, Any]:
     """Start a shell task (its argv) or a script task (a fresh Python running
     scriptjob.py, the payload on its stdin). Returns (pid, capture) as spawn_shell."""
     if task.kind == "script":
@@ -172,7 +185,7 @@ def spawn_task(task: Task, new_group: bool, env: Any = None) -> tuple[int, Any]:
         finally:
             payload.close()
     assert task.command is not None
-    return spawn_shell(task.command, task.redirect, new_group, env)
+    return spawn_shell(task.command, task.redirect, new_group, env, direct=direct)
 
 
 def reap(pid: int, block: bool = True) -> tuple[int, Any] | None:

@@ -139,6 +139,12 @@ class StateRecorder:
                              logs=logs, run_id=self.run_id) for path in job.output]
 
     def jobs_finished(self, results: Sequence[Any]) -> None:
+        self.jobs_step(results, (), ())
+
+    def jobs_step(self, results: Sequence[Any], starting: Sequence[Job],
+                  running: Sequence[tuple[Job, int, int, int | None]]) -> None:
+        """jobs_finished(results), jobs_running(running) and jobs_started(starting) in one
+        transaction."""
         records: list[OutputRecord] = []
         clear: list[str] = []
         cache: dict[str, InputRecord | None] = {}
@@ -157,7 +163,16 @@ class StateRecorder:
             elif status in ("failed", "cancelled"):
                 clear.extend(str(p) for p in job.output
                              if not os.path.lexists(self._full(str(p))))
-        self.store.finish_step(records, clear, ended)  # one transaction
+        now = time.time()
+        begun = []
+        for job in starting:
+            self._started[job] = now
+            begun.append(JobRunRow(self.run_id, job.name, job.rule.name, "running", now, now))
+        mark = [str(p) for job in starting for p in job.output]
+        procs = [(str(p), pid, pgid, started) for job, pid, pgid, started in running
+                 for p in job.output]
+        self.store.finish_step(records, clear, ended, mark=mark, run_id=self.run_id,
+                               procs=procs, started=begun)   # one transaction
 
     def early_cutoff(self, job: Job, reasons: Iterable[Any]) -> bool:
         """With checksums on: may `job`, now ready, be skipped? Yes when it was planned only

@@ -327,7 +327,8 @@ class MetadataStore(RunLog):
             # transaction that upgrades later can fail at once with SQLITE_BUSY.
             conn.execute("BEGIN IMMEDIATE")
             for sql, rows in batches:
-                conn.executemany(sql, rows)
+                if rows:
+                    conn.executemany(sql, rows)
             conn.execute("COMMIT")
 
         self._run(op, what)
@@ -449,14 +450,29 @@ class MetadataStore(RunLog):
                     ("DELETE FROM jobprocs WHERE path=?", rows))
 
     def finish_step(self, records: Iterable[OutputRecord], clear: Iterable[str],
-                    finished: Iterable[JobRunRow]) -> None:
-        """The end of some jobs in one transaction: their output records, their cleared
-        incomplete markers, their rows in the run log."""
+                    finished: Iterable[JobRunRow], *, mark: Sequence[str] = (),
+                    run_id: str | None = None,
+                    procs: Sequence[tuple[str, int, int, int | None]] = (),
+                    started: Iterable[JobRunRow] = ()) -> None:
+        """One scheduler step in one transaction: the output records of the jobs that
+        ended, their incomplete markers cleared, their rows in the run log; the processes
+        (path, pid, group, start time) of jobs already running; the outputs of the jobs
+        about to start (`mark`) marked incomplete, with their run-log rows."""
         put = [_encode(r) for r in records]
         gone = [(p,) for p in clear]
         self._marked.difference_update(r[0] for r in gone)
-        self._write("saving records", (_PUT_OUTPUTS, put), ("DELETE FROM incomplete WHERE path=?", gone),
-                    ("DELETE FROM jobprocs WHERE path=?", gone), self.job_run_batch(finished))
+        now = time.time()
+        marked = [(p, run_id, now) for p in mark]
+        self._write("saving records" if put else "marking outputs incomplete",
+                    (_PUT_OUTPUTS, put), ("DELETE FROM incomplete WHERE path=?", gone),
+                    ("DELETE FROM jobprocs WHERE path=?", gone), self.job_run_batch(finished),
+                    ("INSERT OR REPLACE INTO jobprocs (path, pid, pgid, started) "
+                     "VALUES (?, ?, ?, ?)", list(procs)),
+                    ("INSERT OR REPLACE INTO incomplete (path, run_id, since) VALUES (?, ?, ?)",
+                     marked),
+                    self.job_run_batch(started))
+        if self._on_file:
+            self._marked.update(mark)
 
     def set_processes(self, rows: Iterable[tuple[str, int, int, int | None]]) -> None:
         """(path, pid, process group, start time) of the process writing each marked path."""
