@@ -12,7 +12,8 @@ Metrics (median over --repeat runs; peak RSS is the largest over those runs):
 * exec  - full build with trivial bodies on --cores 2, reported as jobs/s (shell: and run:)
 * plan json - the same dry run as ``plan --format json`` (rulekit; ratio against make -n)
 * load  - wall time to parse and validate a generated 1,000-rule file
-* replan - rulekit only: RSS growth of one process calling ``plan()`` 200 times (MB)
+* replan - rulekit only: objects one process still holds after 200 ``load().plan()`` calls
+  beyond those after 10 (and its RSS growth); see replan.py
 
 ``--only plan,noop`` picks metrics; ``--peers make`` compares rulekit with make alone and
 puts the ratio to make next to each rulekit figure.
@@ -303,20 +304,21 @@ def bench_load(tool: Tool, args: argparse.Namespace, scratch: Path, results: dic
 
 
 def bench_replan(args: argparse.Namespace, scratch: Path, results: dict) -> None:
-    """RSS growth of one process calling rulekit's plan() 200 times (replan.py)."""
+    """What one process calling rulekit's load().plan() 200 times keeps (replan.py)."""
     d = scratch / "replan"
     g = gen.generate("chain", args.replan_size, d, tool="rulekit")
     cmd = [sys.executable, str(HERE / "replan.py"), str(g.rule_file), "--calls", "200"]
-    log(f"rulekit: plan() x200 in one process, chain N={args.replan_size}")
+    log(f"rulekit: load().plan() x200 in one process, chain N={args.replan_size}")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     key = ("chain", args.replan_size, "replan")
     if out.returncode != 0:
         results[key] = {"rulekit": Result(note=f"failed (rc {out.returncode})")}
         log(out.stderr)
         return
-    growth = float(out.stdout.split()[0])
+    objects, rss = (float(x) for x in out.stdout.split()[:2])
     log(f"  {out.stdout.strip()}")
-    results[key] = {"rulekit": Result(growth, None, 1, unit="MB growth")}
+    results[key] = {"rulekit": Result(objects, None, 1, note=f"RSS {rss:+.0f} MB",
+                                      unit="objects kept")}
 
 
 # --------------------------------------------------------------------------- profile
@@ -417,7 +419,8 @@ def render(results: dict, tools: dict[str, Tool], argv: list[str], elapsed: floa
         "Cells: median wall time (s) or median throughput (jobs/s), then the largest peak RSS "
         "of one process seen over the runs. Ratios are rulekit ÷ peer: below 1 is better for "
         "times, above 1 is better for jobs/s (`plan json` is compared with the peer's plan; "
-        "`replan` is rulekit's RSS growth over 200 `plan()` calls in one process).",
+        "`replan`: objects rulekit's process still holds after 200 `load().plan()` calls, "
+        "beyond those after 10, and its RSS growth).",
         "",
         *table,
         "",

@@ -48,6 +48,12 @@ from .resolve_errors import (
 __all__ = ["Dag", "build_dag", "call_with_known_args", "no_gc"]
 
 
+#: Set by the command line, whose process ends after one command: what a paused section
+#: built stays frozen (never walked by the collector again). In any other process (a
+#: library user calling plan() in a loop) nothing stays frozen: see no_gc().
+KEEP_FROZEN = [False]
+
+
 @contextlib.contextmanager
 def no_gc() -> Any:
     """Pause the cyclic garbage collector while building many acyclic objects.
@@ -56,14 +62,21 @@ def no_gc() -> Any:
     quadratic-ish; nothing built here forms reference cycles.
     """
     was = gc.isenabled()
+    own = gc.get_freeze_count() == 0   # no one else's frozen objects to release below
     gc.disable()
     try:
         yield
     finally:
         if was:
-            # Everything allocated meanwhile sits in the youngest generation; without a
-            # freeze the first collection after enable() would walk it all at once.
-            gc.freeze()
+            # Everything allocated meanwhile sits in the youngest generation; enabling as
+            # it is would make the next collections walk it all, two or three times. A
+            # freeze and unfreeze moves it straight to the oldest generation instead (two
+            # list splices): walked only by the next full collection, and still freed by
+            # it when it is garbage, so repeated plans do not grow the process.
+            if KEEP_FROZEN[0] or own:
+                gc.freeze()
+                if not KEEP_FROZEN[0]:
+                    gc.unfreeze()
             gc.enable()
 
 

@@ -541,6 +541,9 @@ def unlock(file: str | None, directory: str | None, force: bool) -> None:
 
 
 def main() -> None:
+    from .dag import KEEP_FROZEN
+
+    KEEP_FROZEN[0] = True   # this process ends after the command: see dag.no_gc
     cli(prog_name="rulekit")
 
 
