@@ -7,14 +7,18 @@ The public API is small: `load()` a rule file into a `Workflow`, then `plan()` o
 # isort: off
 from .ui import startsig  # noqa: F401 - first: exit 130 on a signal while the CLI starts
 # isort: on
-from .core.errors import (
+from .core.errors import (  # noqa: F401 - public names
     JobFailedError,
     LockError,
     RulekitError,
     WorkflowError,
 )
-from .planning.plan import Plan, PlannedJob
-from .ui.api import Workflow, load, summary
+
+# load, Workflow, summary, Plan and PlannedJob are imported on first use (see __getattr__):
+# `import rulekit` for the CLI's sake must not pull in the planner.
+_LAZY = {"load": "ui.api", "Workflow": "ui.api", "summary": "ui.api",
+         "Plan": "planning.plan", "PlannedJob": "planning.plan",
+         "JobResult": "execution.base", "RunResult": "execution.base"}
 
 __all__ = [
     "load", "summary", "Workflow", "Plan", "PlannedJob", "RunResult", "JobResult",
@@ -27,9 +31,11 @@ def __getattr__(name: str) -> object:
         from .core.version import rulekit_version
 
         return rulekit_version()
-    # The executor is imported only when a run needs it (planning stays fast to start).
-    if name in ("JobResult", "RunResult"):
-        from .execution import base
+    where = _LAZY.get(name)
+    if where is not None:
+        import importlib
 
-        return getattr(base, name)
+        value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,16 +11,12 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..core.errors import NotFoundError, RulekitError, UsageError
-from ..core.model import Workflow
 from ..core.version import DISTRIBUTION
-from ..lang.loader import load
-from ..planning.plan import DEFAULT_TRIGGERS, Plan, make_plan
-from . import api
 from .cliargs import (
     CoresType,
     RulekitCommand,
@@ -32,10 +28,16 @@ from .cliargs import (
     remembered,
 )
 from .completion import complete_rules, complete_targets
-from .docout import document_command, emit, step_summary
-from .planview import NOTHING_TO_DO, render_plan_markdown, render_plan_rich, render_plan_text
+from .docout import document_command, document_stream, emit, step_summary
 
-PlanOptions = api.PlanOptions
+if TYPE_CHECKING:
+    from ..core.model import Workflow
+    from ..planning.plan import Plan
+    from . import api
+    from .api import PlanOptions
+
+# Each command imports what it needs when it runs (`from . import api` and the like):
+# `rulekit check` then loads no planner, store, executor or YAML parser, and starts fast.
 
 RULE_FILE_NAMES = ("Rulesfile", "Snakefile")
 
@@ -140,6 +142,8 @@ def load_from_options(file: str | None, directory: str | None, config_items: tup
         if not os.path.isfile(cf):
             raise UsageError(f"config file not found: {cf}")
     workdir = os.path.abspath(directory) if directory else None
+    from ..lang.loader import load
+
     wf = load(path, config=config, configfiles=tuple(os.path.abspath(c) for c in configfiles),
               workdir=workdir, cores=cores,
               replace_config=bool(remembered("replace_workflow_config", False)))
@@ -169,6 +173,9 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def plan_options(targets: tuple[str, ...], force: bool, forceall: bool, forcerun: tuple[str, ...],
                  until: tuple[str, ...], rerun_triggers: tuple[str, ...],
                  omit_from: tuple[str, ...] = ()) -> PlanOptions:
+    from ..planning.plan import DEFAULT_TRIGGERS
+    from .api import PlanOptions
+
     triggers = [t.strip() for item in rerun_triggers for t in item.split(",") if t.strip()]
     if not triggers:
         chosen: tuple[str, ...] = DEFAULT_TRIGGERS
@@ -187,9 +194,15 @@ def show_warnings(warnings: list[str]) -> None:
 
 def show_plan(plan: Plan, fmt: str) -> None:
     show_warnings(plan.warnings)
-    if fmt == "json":
-        emit(json.dumps(plan.to_json(), indent=2))
+    if fmt == "json":   # written job by job: the text of json.dumps(plan.to_json(), indent=2)
+        from .planjson import write_plan_json
+
+        stream = document_stream()
+        write_plan_json(plan, stream)
+        stream.flush()
         return
+    from .planview import render_plan_markdown, render_plan_rich, render_plan_text
+
     if fmt == "markdown":
         text = render_plan_markdown(plan)
         emit(text)
@@ -261,6 +274,8 @@ def list_rules(file: str | None, directory: str | None, config_items: tuple[str,
 def plan(file: str | None, directory: str | None, config_items: tuple[str, ...],
          configfiles: tuple[str, ...], fmt: str, check: bool, **selection: Any) -> None:
     """Show what would run and why (a dry run)."""
+    from . import api
+
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     the_plan = plan_of(wf, plan_options(**selection))
     show_plan(the_plan, fmt)
@@ -310,6 +325,8 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
     for key, value in resources.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UsageError(f"--resources {key}={value!r}: the value must be a number")
+    from . import api
+
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles, cores))
     popts = plan_options(**selection)
     if dry_run:
@@ -344,6 +361,8 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
         ropts.reporter = Reporter(quiet=quiet, print_commands=print_commands,
                                   stream=sys.stderr)
 
+    from .planview import NOTHING_TO_DO
+
     def on_plan(the_plan: Plan) -> None:
         show_warnings(the_plan.warnings)
         if the_plan.is_empty and not quiet:
@@ -368,6 +387,7 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
 def dag(file: str | None, directory: str | None, config_items: tuple[str, ...],
         configfiles: tuple[str, ...], fmt: str, rule_graph: bool, **selection: Any) -> None:
     """Print the job graph (or with --rules the rule graph)."""
+    from . import api
     from .graphviz import render_graph
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
@@ -386,6 +406,7 @@ def summary(file: str | None, directory: str | None, config_items: tuple[str, ..
             configfiles: tuple[str, ...], targets: tuple[str, ...], fmt: str) -> None:
     """Every known output: status, rule, last run, and why it would rerun."""
     from ..state.queries import summary_rows
+    from . import api
     from .console import print_table
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
@@ -419,6 +440,8 @@ def report(file: str | None, directory: str | None, config_items: tuple[str, ...
     missing = missing_extra_text()
     if missing:
         raise UsageError(missing)
+    from . import api
+
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     target = os.path.abspath(output)
     with api.working_directory(wf.workdir), wf.open_store() as store:
@@ -444,6 +467,7 @@ def provenance(file: str | None, directory: str | None, config_items: tuple[str,
     """How PATH was made, recursively back to source files."""
     from ..state.queries import format_provenance, unknown_path
     from ..state.queries import provenance as trace
+    from . import api
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     rel = path
@@ -475,6 +499,7 @@ def clean(file: str | None, directory: str | None, config_items: tuple[str, ...]
     produces; a file with no record only with --all)."""
     from ..execution.jobfiles import prune_empty_folders, remove_paths
     from ..state.clean import clean_targets, split_unrecorded
+    from . import api
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     with api.working_directory(wf.workdir):
@@ -514,7 +539,9 @@ def clean(file: str | None, directory: str | None, config_items: tuple[str, ...]
 def manifest(file: str | None, directory: str | None, config_items: tuple[str, ...],
              configfiles: tuple[str, ...], targets: tuple[str, ...]) -> None:
     """Write rulekit.manifest: content hashes of the up-to-date jobs (commit it; docs/ci.md)."""
+    from ..planning.plan import make_plan
     from ..state.manifests import update_manifest
+    from . import api
 
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles))
     with api.working_directory(wf.workdir), wf.open_store() as store:
@@ -541,7 +568,7 @@ def unlock(file: str | None, directory: str | None, force: bool) -> None:
 
 
 def main() -> None:
-    from .dag import KEEP_FROZEN
+    from ..planning.dag import KEEP_FROZEN
 
     KEEP_FROZEN[0] = True   # this process ends after the command: see dag.no_gc
     cli(prog_name="rulekit")

@@ -22,7 +22,6 @@ from typing import Any
 import click
 
 from ..core.errors import UsageError
-from ..lang.loader import deep_merge
 
 __all__ = ["rewrite_args", "parse_config_items", "parse_value", "parse_rule_values",
            "parse_set_resources", "parse_consider_ancient", "CoresType", "MULTI_VALUE",
@@ -175,6 +174,8 @@ def parse_config_items(items: Sequence[str], option: str = "--config") -> dict[s
         value: Any = parse_value(raw)
         for part in reversed(parts[1:]):
             value = {part: value}
+        from ..lang.configfile import deep_merge
+
         deep_merge(result, {parts[0]: value})
     return result
 

@@ -22,7 +22,7 @@ import click
 
 from ..core.errors import RulekitError
 
-__all__ = ["document_stdout", "document_command", "emit", "step_summary"]
+__all__ = ["document_stdout", "document_command", "document_stream", "emit", "step_summary"]
 
 _target: list[TextIO] = []
 
@@ -59,6 +59,11 @@ def document_stdout(active: bool = True) -> Iterator[None]:
         real.flush()
         os.dup2(saved, 1)
         real.close()
+
+
+def document_stream() -> TextIO:
+    """Where the document goes (for writing it in parts)."""
+    return _target[-1] if _target else sys.stdout
 
 
 def emit(text: str) -> None:
