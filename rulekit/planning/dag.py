@@ -62,7 +62,9 @@ def no_gc() -> Any:
     quadratic-ish; nothing built here forms reference cycles.
     """
     was = gc.isenabled()
-    own = gc.get_freeze_count() == 0   # no one else's frozen objects to release below
+    # no one else's frozen objects to release below (the count walks them: skip it when
+    # they stay frozen anyway)
+    own = KEEP_FROZEN[0] or gc.get_freeze_count() == 0
     gc.disable()
     try:
         yield
