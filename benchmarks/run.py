@@ -11,7 +11,8 @@ Metrics (median over --repeat runs; peak RSS is the largest over those runs):
 * noop  - the normal run command when everything is up to date
 * exec  - full build with trivial bodies on --cores 2, reported as jobs/s (shell: and run:)
 * plan json - the same dry run as ``plan --format json`` (rulekit; ratio against make -n)
-* load  - wall time to parse and validate a generated 1,000-rule file
+* load  - wall time to parse and validate a generated 3-rule file (start-up: the median of
+  at least 11 runs) and a 1,000-rule file
 * replan - rulekit only: objects one process still holds after 200 ``load().plan()`` calls
   beyond those after 10 (and its RSS growth); see replan.py
 
@@ -298,16 +299,20 @@ def bench_workflow(tool: Tool, workflow: str, size: int, args: argparse.Namespac
     results[(*key, "noop")][tool.name] = r
 
 
-def bench_load(tool: Tool, args: argparse.Namespace, scratch: Path, results: dict) -> None:
+def bench_load(tool: Tool, args: argparse.Namespace, scratch: Path, results: dict,
+               rules: int) -> None:
     d = Path(tempfile.mkdtemp(prefix=f"{tool.name}-big-", dir=scratch))
-    big = gen.generate_big(d, args.big_rules)
+    big = gen.generate_big(d, rules)
     cmd = tool.load(big)
-    key = ("big", args.big_rules, "load")
+    key = ("big", rules, "load")
     if cmd is None:
         results[key][tool.name] = Result(note="n/a")
         return
-    log(f"{tool.name}: load {args.big_rules}-rule file")
-    results[key][tool.name] = summarise(repeat_runs(cmd, d, args, "load"))
+    log(f"{tool.name}: load {rules}-rule file")
+    # the 3-rule file measures start-up: more runs, its median is steadier
+    runs = argparse.Namespace(**{**vars(args), "repeat": max(args.repeat, 11 if rules <= 3
+                                                                else args.repeat)})
+    results[key][tool.name] = summarise(repeat_runs(cmd, d, runs, "load"))
 
 
 def bench_replan(args: argparse.Namespace, scratch: Path, results: dict) -> None:
@@ -450,8 +455,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "rulekit plus them and prints each ratio beside the rulekit figure")
     ap.add_argument("--only", default=",".join(METRICS),
                     help=f"metrics to measure, any of {','.join(METRICS)} (default all)")
-    ap.add_argument("--replan-size", type=int, default=1000,
-                    help="N of the chain workflow the replan metric plans 200 times")
+    ap.add_argument("--replan-size", type=int, default=None,
+                    help="N of the chain workflow the replan metric plans 200 times "
+                         "(default: the smallest --sizes, at most 1000)")
     ap.add_argument("--workflows", default="chain",
                     help="any of chain,fan,wide (default chain; fan at N=10,000 adds ~5 min "
                          "because one Snakemake dry run of it takes ~130 s)")
@@ -481,6 +487,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     if args.peers:
         args.tools = ["rulekit", *[p for p in args.peers if p != "rulekit"]]
+    if args.replan_size is None:
+        args.replan_size = min([*args.sizes, 1000])
     args.only = {m.strip() for m in args.only.split(",") if m.strip()}
     for m in args.only:
         if m not in METRICS:
@@ -518,10 +526,11 @@ def main(argv: list[str] | None = None) -> int:
         if "replan" in args.only and tools.get("rulekit") and tools["rulekit"].exe:
             bench_replan(args, scratch, results)
         if not args.no_load and "load" in args.only:
-            results[("big", args.big_rules, "load")] = {}
-            for tool in tools.values():
-                if tool.exe:
-                    bench_load(tool, args, scratch, results)
+            for rules in (3, args.big_rules):   # start-up, then a big file
+                results[("big", rules, "load")] = {}
+                for tool in tools.values():
+                    if tool.exe:
+                        bench_load(tool, args, scratch, results, rules)
         report = render(results, tools, argv, time.perf_counter() - t0, args.peers)
         if args.profile:
             if tools.get("rulekit") and tools["rulekit"].exe:

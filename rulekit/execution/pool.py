@@ -256,6 +256,7 @@ class LocalRunner:
 
     def _start_worker(self) -> _Worker:
         parent, child = self.ctx.Pipe()
+        self.watchdog.ready()
         payload: Any = self.workflow if self.method == "fork" else self.ref
         proc = self.ctx.Process(target=worker_main, args=(child, payload), daemon=True,
                                 name="rulekit-worker")
@@ -298,6 +299,7 @@ class LocalRunner:
             self.idle.append(worker)
 
     def _spawn(self, task: Task) -> None:
+        self.watchdog.ready()
         start = time.time()
         before = boot_ticks()
         pid, capture = spawn_task(task, True, self.env, self.direct)

@@ -212,6 +212,12 @@ class Watchdog:
         except OSError:
             pass
 
+    def ready(self) -> None:
+        """Start the watchdog now if it is not running yet: before the first job starts,
+        so no job is ever without it."""
+        if self.fd is None and self.pid is None:
+            self._start()
+
     def add(self, pgid: int) -> None:
         self.groups.add(pgid)
         self._send(f"+{pgid}\n")
