@@ -350,6 +350,9 @@ class Scheduler(Stopping):
         if not started:
             return
         self._flush([js.job for js in started])
+        # temp() files the finished jobs were the last to read go now: recorded above,
+        # and gone before the jobs after them start (as when nothing is started)
+        self._remove_temps()
         for batch in batches:
             self.runner.submit(batch)
 
