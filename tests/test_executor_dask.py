@@ -13,7 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import distributed  # the optional extra rulekit[dask]; installed in the dev venv
+import distributed  # the optional extra .[dask]; installed in the dev venv
 import pytest
 
 SRC = str(Path(__file__).resolve().parents[1])

@@ -29,7 +29,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import LoadError
 from .iopaths import io_list
@@ -178,7 +178,7 @@ def parse_minutes(text: str) -> int | None:
     return max(int(round(float(m.group(1)) * _TIME_UNITS[m.group(2).lower()] / 60)), 1)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -193,7 +193,7 @@ def normalize_resources(values: dict[str, Any], job: Job) -> dict[str, Any]:
             raise value_error(f"resource {key}", job,
                               f"is {type(value).__name__} {value!r}, not a number", "resources")
         if key in ("mem", "disk"):
-            mb = value if _is_number(value) else parse_size_mb(value)
+            mb = value if _is_number(value) else parse_size_mb(str(value))
             if mb is None:
                 raise value_error(f"resource {key}", job,
                                   f"is {value!r}, not a number or a size such as '5GB'",

@@ -104,7 +104,7 @@ def pinned_producer(value: Any) -> str | None:
     """The rule an input path was taken from (`rules.NAME.output`), else None."""
     for f in getattr(value, "flags", ()):
         if f.startswith(_PRODUCER):
-            return f[len(_PRODUCER):]  # type: ignore[no-any-return]
+            return f[len(_PRODUCER):]
     return None
 
 
@@ -186,7 +186,7 @@ class Wildcards(NamedList):
         return cls(values.values(), {k: i for i, k in enumerate(values)})
 
     def to_dict(self) -> dict[str, str]:
-        return {k: self[i] for k, i in self._names.items()}  # type: ignore[index]
+        return {k: self[i] for k, i in self._names.items()}
 
 
 @dataclass

@@ -16,7 +16,7 @@ the calling body's local and global names.
 
 from __future__ import annotations
 
-import _string
+import _string  # type: ignore[import-not-found]  # CPython's str.format field parser
 import functools
 import os
 import shlex

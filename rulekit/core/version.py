@@ -10,8 +10,9 @@ import functools
 
 __all__ = ["DISTRIBUTION", "rulekit_version"]
 
-#: The distribution (pip) name; the import name and the command are `rulekit`.
-DISTRIBUTION = "rulekit"
+#: The distribution (pip) name: PyPI's `rulekit` is an unrelated project. The import name
+#: and the command are `rulekit`.
+DISTRIBUTION = "rulekit-workflows"
 
 
 @functools.cache

@@ -100,7 +100,7 @@ class LocalRunner:
         if method != "fork" and not os.path.isfile(workflow.path):
             method = "fork"  # a workflow built in code cannot be re-loaded by path
         self.method = method
-        self.ctx = mp.get_context(method)
+        self.ctx: Any = mp.get_context(method)   # (typeshed's BaseContext lacks Process)
         if method == "forkserver":
             self.ctx.set_forkserver_preload(["rulekit.execution.worker", "rulekit.lang.loader"])
         self.workers: list[_Worker] = []
@@ -170,7 +170,11 @@ class LocalRunner:
             timeout = 0.01 if timeout is None else min(timeout, 0.01)
         if wakeup_fd is not None:
             objs.append(_Fd(wakeup_fd))
-        ready = mp_wait(objs, timeout) if objs else (time.sleep(timeout or 0) or [])
+        if objs:
+            ready = mp_wait(objs, timeout)
+        else:
+            time.sleep(timeout or 0)
+            ready = []
         out: list[Outcome] = []
         conns = {id(w.conn): w for w in self.workers}
         for obj in ready:

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import lark
 from lark import Lark, Token
@@ -49,11 +50,12 @@ _OPERATOR_START = frozenset("=.,;+-*/%&|^~<>!@")
 class SyntaxProblem(Exception):
     """A syntax error found by the post-lexer; parser.py turns it into RulesSyntaxError."""
 
-    def __init__(self, message: str, line: int, col: int) -> None:
+    def __init__(self, message: str, line: int | None, col: int | None) -> None:
+        # (lark types a token's position as optional; the lexer's tokens always have one)
         super().__init__(message)
         self.message = message
-        self.line = line
-        self.col = col
+        self.line: int = line or 1
+        self.col: int = col or 1
 
 
 def _starts_rule(nxt: Token | None) -> bool:
@@ -81,11 +83,9 @@ class RuleIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 8
 
-    @property
-    def always_accept(self) -> tuple[str, ...]:
-        # Lark drops terminals no rule uses, except these: the opening quotes of unterminated
-        # strings are never parsed, only reported.
-        return ("_NL", "OPEN_TRIPLE", "OPEN_QUOTE")
+    # Lark drops terminals no rule uses, except these: the opening quotes of unterminated
+    # strings are never parsed, only reported.
+    always_accept = ("_NL", "OPEN_TRIPLE", "OPEN_QUOTE")
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         # All state is local to the generators: the cached parser (and this post-lexer)
@@ -99,7 +99,7 @@ class RuleIndenter(Indenter):
         brackets: list[Token] = []
         line_start = True
         tok = next(stream, None)
-        if tok is not None and tok.type != "_NL" and tok.column > 1:
+        if tok is not None and tok.type != "_NL" and (tok.column or 1) > 1:
             raise SyntaxProblem("unexpected indent", tok.line, tok.column)
         last = tok
         while tok is not None:
@@ -194,7 +194,8 @@ def _merge(tokens: Iterator[Token]) -> Iterator[Token]:
     cost is per token (a Python line like `x = f(a, b[1], {"k": v})` goes from 13 tokens to
     2). A CHUNK's value is its first token's.
     """
-    first = last = None
+    first: Token | None = None
+    last: Any = None   # set with first
     head = ""          # type of the line's first token ("" at the start of a line)
     heads = 0          # tokens of the line's head already passed through
     for tok in tokens:

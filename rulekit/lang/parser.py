@@ -7,6 +7,8 @@ lines (`PyChunk`, block values); inline values run from their first to their las
 
 from __future__ import annotations
 
+from typing import Any, TypeGuard
+
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
@@ -34,7 +36,7 @@ def parse(text: str, path: str) -> Module:
         message, line, col = _token_error(err, text)
         raise RulesSyntaxError(message, Span(path, line, col)) from None
     except UnexpectedCharacters as err:
-        raise RulesSyntaxError(_char_error(text, err.pos_in_stream),
+        raise RulesSyntaxError(_char_error(text, err.pos_in_stream or 0),
                                Span(path, err.line, err.column)) from None
     except UnexpectedInput as err:      # UnexpectedEOF: not produced by LALR, kept for safety
         raise RulesSyntaxError("unexpected end of file",
@@ -72,12 +74,12 @@ class _Builder:
             pos = find("\n", pos + 1)
         self.starts = starts
 
-    def span(self, tok: Token) -> Span:
-        return Span(self.path, tok.line, tok.column)
+    def span(self, tok: Any) -> Span:   # a Token (tree children are typed loosely)
+        return Span(self.path, tok.line or 1, tok.column or 1)
 
     def lines(self, first: Token, last: Token) -> str:
         """Whole source lines from `first`'s line to `last`'s end line, verbatim."""
-        return self.text[self.starts[first.line - 1]:self.starts[last.end_line]]
+        return self.text[self.starts[(first.line or 1) - 1]:self.starts[last.end_line or 0]]
 
     def module(self, tree: Tree) -> Module:
         items: list[PyChunk | RuleDecl | Keyword] = []
@@ -97,7 +99,7 @@ class _Builder:
     def chunk(self, stmts: list[Tree]) -> PyChunk:
         first = _first(stmts[0])
         rules = [self.rule(t) for stmt in stmts for t in _nested_rules(stmt)]
-        return PyChunk(self.lines(first, _last(stmts[-1])), Span(self.path, first.line, 1),
+        return PyChunk(self.lines(first, _last(stmts[-1])), Span(self.path, first.line or 1, 1),
                        rules)
 
     def rule(self, tree: Tree) -> RuleDecl:
@@ -156,7 +158,7 @@ def _nested_rules(stmt: Tree) -> list[Tree]:
 
 # ---------------------------------------------------------------------- lark errors -> text
 
-def _is(node: object, *types: str) -> bool:
+def _is(node: object, *types: str) -> TypeGuard[Token]:
     return isinstance(node, Token) and node.type in types
 
 
@@ -199,7 +201,7 @@ def _describe(tok: Token) -> str:
 def _token_error(err: UnexpectedToken, text: str) -> tuple[str, int, int]:
     """Message and position for a token the grammar does not accept where it stands."""
     tok = err.token
-    at = (tok.line, tok.column)
+    at = (tok.line or 1, tok.column or 1)
     stack = list(err.interactive_parser.parser_state.value_stack) \
         if err.interactive_parser is not None else []
     top = stack[-1] if stack else None
@@ -223,20 +225,20 @@ def _token_error(err: UnexpectedToken, text: str) -> tuple[str, int, int]:
                 return f"expected ':' after '{shown}'", *at
             name = _line_rest(text, top)
             return (f"invalid rule name {name!r}: a rule name must be a Python identifier",
-                    top.line, top.column)
+                    top.line or 1, top.column or 1)
         if _is(top, "COLON"):
             return (f"unexpected {_describe(tok)} after '{shown}:'; expected a directive "
                     "('NAME: value') here or on the indented lines below"), *at
         if _is(top, "_NL"):
             return f"expected an indented block of directives after '{shown}:'", \
-                kw.line, kw.column
+                kw.line or 1, kw.column or 1
     if tok.type == "RULE" and any(_is(t, "RULE") for t in stack):
         return (f"a {tok} cannot be defined inside another rule "
                 f"('{_enclosing_rule(stack)}')"), *at
     if _is(top, "_NL") and len(stack) >= 3 and _is(stack[-2], "COLON") \
             and _is(stack[-3], "NAME", "KEYWORD"):
         colon = stack[-2]
-        return f"expected a value after '{stack[-3]}:'", colon.end_line, colon.end_column
+        return f"expected a value after '{stack[-3]}:'", colon.end_line or 1, colon.end_column or 1
     if _is(top, "NAME") and set(err.expected) == {"COLON"}:
         return f"expected ':' after directive name '{top}'", *at
     if "NAME" in err.expected and set(err.expected) <= {"NAME", "_DEDENT", "STRING"}:  # a rule body

@@ -23,7 +23,7 @@ def user_error(exc: BaseException, fallback: Span, files: Collection[str]) -> Wo
         return exc
     if isinstance(exc, SyntaxError):
         if exc.filename in files and exc.lineno:
-            span = Span(exc.filename, exc.lineno, max(exc.offset or 1, 1))
+            span = Span(str(exc.filename), exc.lineno, max(exc.offset or 1, 1))
         else:
             span = fallback
         return RulesSyntaxError(f"invalid Python: {exc.msg}", span)

@@ -146,6 +146,13 @@ class Dag:
         rules = self.workflow.rules
         return [i for i in items if i not in rules and i not in self.producer]
 
+    def to_networkx(self, *, rules: bool = False) -> Any:
+        """The job graph (or with rules=True the rule graph) as a networkx DiGraph; see
+        planning/graphs.py for the node attributes."""
+        from .graphs import job_graph, rule_graph
+
+        return rule_graph(self) if rules else job_graph(self)
+
     def rule_edges(self) -> list[tuple[str, str]]:
         """(upstream rule, downstream rule) pairs, deterministic, without duplicates."""
         seen: dict[tuple[str, str], None] = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = ["FileStat", "FileSystem", "FakeFileSystem"]
 
@@ -55,7 +55,7 @@ class FileSystem:
         result = self._stats.get(path, _UNKNOWN)
         if result is _UNKNOWN:
             result = self._stats[path] = self._stat(path)
-        return result  # type: ignore[return-value]
+        return result
 
     def _stat(self, path: str) -> FileStat | None:
         cut = path.rfind("/")
@@ -64,22 +64,22 @@ class FileSystem:
             entries = self._dirs.get(path[:cut], _UNKNOWN)
             if entries is _UNKNOWN:
                 entries = self._listing(path[:cut])
-            entry = entries.get(path[cut + 1:]) if entries is not None else None  # type: ignore[union-attr]
+            entry = entries.get(path[cut + 1:]) if entries is not None else None
         else:
             entry = self._entry(path)
         if entry is None:
             return None
         if entry is _DIRECT:
             return self._direct(path)
-        if entry.is_symlink():  # type: ignore[union-attr]
-            self._link(path, entry.stat(follow_symlinks=False))  # type: ignore[union-attr]
+        if entry.is_symlink():
+            self._link(path, entry.stat(follow_symlinks=False))
         try:
-            st = entry.stat()  # type: ignore[union-attr]
+            st = entry.stat()
         except OSError:  # dangling symlink or removed since the listing
             return None
         return _new(FileStat, (st.st_mtime_ns, st.st_size, (st.st_mode & 0o170000) == 0o040000))
 
-    def _entry(self, path: str) -> os.DirEntry[str] | object | None:
+    def _entry(self, path: str) -> Any:   # os.DirEntry[str], None or _DIRECT
         """The listing entry of `path`, None if absent, or _DIRECT for paths to stat alone."""
         cut = path.rfind("/")
         if not path or path[0] == "/" or ".." in path or "//" in path or cut == len(path) - 1:
@@ -122,7 +122,7 @@ class FileSystem:
             result = get(p, _UNKNOWN)
             if result is _UNKNOWN:
                 result = known[p] = one(p)
-            found[p] = result  # type: ignore[assignment]
+            found[p] = result
         return found
 
     def exists(self, path: str) -> bool:
@@ -134,7 +134,7 @@ class FileSystem:
         if entry is None:
             self._stats[path] = None
             return False
-        if entry is not _DIRECT and not entry.is_symlink():  # type: ignore[union-attr]
+        if entry is not _DIRECT and not entry.is_symlink():
             return True
         return self.stat(path) is not None
 
@@ -163,8 +163,8 @@ class FileSystem:
             self._dirs.pop(folder[2:] if folder.startswith("./") else folder, None)
 
 
-_UNKNOWN = object()
-_DIRECT = object()
+_UNKNOWN: Any = object()
+_DIRECT: Any = object()
 _new = tuple.__new__
 
 

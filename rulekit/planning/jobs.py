@@ -141,7 +141,8 @@ class RuleInfo:
             [f.fmt for f in fmts] if any(f.fmt is not None for f in fmts) else None)
         self.plain_job = (not self.log and self.benchmark is None and not rule.resources
                           and not self.params and type(rule.threads) is int)
-        self.threads = rule.threads if self.plain_job else 1
+        self.threads: int = (rule.threads if self.plain_job and isinstance(rule.threads, int)
+                             else 1)
 
 
 def flatten(value: Any) -> list[Any]:
@@ -207,7 +208,7 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
     """The job's inputs, and (checkpoint rule, its output) if an input function waits."""
     wc = job.wildcards
     plain = info.plain_inputs
-    if plain is not None:
+    if plain is not None and info.static_names is not None:   # (plain inputs are static)
         return named_list([t if f is None else f.format_map(wc) for f, t in plain],
                           info.static_names), None
     if info.static_names is not None:

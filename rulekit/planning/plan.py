@@ -124,6 +124,13 @@ class Plan:
         return pd.DataFrame(rows, columns=["rule", "wildcards", "inputs", "outputs", "reasons",
                                            "reason_kinds"])
 
+    def to_networkx(self, *, rules: bool = False) -> Any:
+        """The whole job graph (or the rule graph) as a networkx DiGraph, each node marked
+        with `runs` and, for jobs, the `reasons` it runs for; see planning/graphs.py."""
+        from .graphs import job_graph, rule_graph
+
+        return rule_graph(self.dag, self) if rules else job_graph(self.dag, self)
+
     def __repr__(self) -> str:
         return f"<Plan {len(self.jobs)} of {len(self.dag.jobs)} jobs>"
 

@@ -42,7 +42,7 @@ def recorded_inputs(record: Any) -> list[Any]:
         value, end = _scan_json(raw, 0)
     except StopIteration:
         end = -1
-    return value if end == len(raw) else json.loads(raw)  # type: ignore[no-any-return]
+    return value if end == len(raw) else json.loads(raw)
 
 
 def changed_inputs(job: Job, recorded: list[Any], stat: Callable[[str], FileStat | None],
@@ -84,7 +84,7 @@ def same_content(root: str, path: str, st: FileStat, row: Any) -> bool:
     from ..core.hashing import file_checksum
 
     try:
-        return file_checksum(os.path.join(root, path)) == row[3]  # type: ignore[no-any-return]
+        return file_checksum(os.path.join(root, path)) == row[3]
     except OSError:
         return False
 

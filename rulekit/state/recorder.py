@@ -22,6 +22,7 @@ from .store import InputRecord, MetadataStore, OutputRecord
 
 __all__ = ["StateRecorder"]
 
+_UNSEEN: Any = object()   # not in the cache yet
 _SCALARS = frozenset((str, int, float, bool, type(None), ShellText))
 
 
@@ -90,8 +91,8 @@ class StateRecorder:
     def _inputs(self, job: Job, cache: dict[str, InputRecord | None]) -> list[InputRecord]:
         records: list[InputRecord] = []
         for p in job.input:
-            rec = cache.get(p, False)
-            if rec is False:
+            rec = cache.get(p, _UNSEEN)
+            if rec is _UNSEEN:
                 path = str(p)
                 try:
                     st = os.stat(self._full(path))

@@ -110,9 +110,9 @@ class StoredRecord(OutputRecord):
     """
 
     __slots__ = ()
-    wildcards = _lazy_json("wildcards")  # type: ignore[assignment]
-    inputs = _lazy_json("inputs", lambda rows: [InputRecord(*r) for r in rows])  # type: ignore[assignment]
-    logs = _lazy_json("logs")  # type: ignore[assignment]
+    wildcards = _lazy_json("wildcards")
+    inputs = _lazy_json("inputs", lambda rows: [InputRecord(*r) for r in rows])
+    logs = _lazy_json("logs")
 
 
 class PlanRecord(NamedTuple):

@@ -124,6 +124,16 @@ class Workflow:
                 if own:
                     store.close()
 
+    def to_networkx(self, targets: Sequence[str] | str = (), *, rules: bool = False) -> Any:
+        """The jobs `targets` need (or their rules) as a networkx DiGraph, whether they
+        would run or not; `plan(...).to_networkx()` adds why each job runs."""
+        from ..planning.dag import build_dag
+        from ..planning.fs import FileSystem
+
+        with working_directory(self.model.workdir):
+            dag = build_dag(self.model, _targets(targets), FileSystem(self.model.workdir))
+        return dag.to_networkx(rules=rules)
+
     def _plan(self, opts: PlanOptions, store: MetadataStore | None, *,
               ignore_force: bool = False, checkpoints: CheckpointState | None = None) -> Plan:
         return make_plan(self.model, opts.targets, store=store,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..core.errors import NotFoundError, RulekitError, UsageError
-from ..core.version import DISTRIBUTION
+from ..core.version import rulekit_version
 from .cliargs import (
     CoresType,
     RulekitCommand,
@@ -93,6 +93,13 @@ def _forget_interrupt() -> None:
     process with SIGINT (exit status -2) even though we caught the interrupt. Each such
     exec() clears that mark first, so an empty one forgets it."""
     exec("")  # noqa: S102 - no user input: see the docstring
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # The version is looked up only when asked for (importlib.metadata is slow to import).
+    if value and not ctx.resilient_parsing:
+        click.echo(f"rulekit, version {rulekit_version()}")
+        ctx.exit()
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -221,7 +228,8 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name=DISTRIBUTION, prog_name="rulekit")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version and exit.")
 def cli() -> None:
     """rulekit: file-based workflows from a rule file (a core subset of Snakemake's language)."""
 

@@ -1,6 +1,7 @@
 """`rulekit dag`: the job graph or the rule graph as dot, mermaid or json.
 
-`render_graph(dag, fmt, rules=False, plan=None)` returns the text. With a plan, jobs that
+`render_graph(dag, fmt, rules=False, plan=None)` returns the text, rendered from the
+networkx graph `Dag.to_networkx()` / `Plan.to_networkx()` hand out (planning/graphs.py). With a plan, jobs that
 will run are drawn solid and the others dashed (dot) or styled `done` (mermaid), and the json
 carries `"runs": true/false`. Node order and edge order follow the DAG's topological order,
 so the output is identical on every run.
@@ -12,6 +13,7 @@ import json
 from typing import Any
 
 from ..planning.dag import Dag
+from ..planning.graphs import job_graph, ordered_edges, rule_graph
 
 __all__ = ["render_graph", "graph_data", "FORMATS"]
 
@@ -19,25 +21,21 @@ FORMATS = ("dot", "mermaid", "json")
 
 
 def graph_data(dag: Dag, *, rules: bool = False, plan: Any = None) -> dict[str, Any]:
-    """{"nodes": [{"id", "label", "rule", "runs"?}], "edges": [[from, to], ...]}."""
-    if rules:
-        names = list(dict.fromkeys(j.rule.name for j in dag.jobs))
-        running = ({p.job.rule.name for p in plan} if plan is not None else None)
-        nodes = [{"id": i, "label": n, "rule": n} for i, n in enumerate(names)]
-        if running is not None:
-            for node in nodes:
-                node["runs"] = node["rule"] in running
-        index = {n: i for i, n in enumerate(names)}
-        edges = [[index[a], index[b]] for a, b in dag.rule_edges()]
-        return {"nodes": nodes, "edges": edges}
+    """{"nodes": [{"id", "label", "rule", "wildcards"?, "runs"?}], "edges": [[from, to], ...]},
+    read off the networkx graph (planning/graphs.py); ids number the nodes in DAG order."""
+    graph = rule_graph(dag, plan) if rules else job_graph(dag, plan)
+    index = {key: i for i, key in enumerate(graph)}
     nodes = []
-    for job in dag.jobs:
-        node: dict[str, Any] = {"id": job.id, "label": job.name, "rule": job.rule.name,
-                                "wildcards": dict(job.wildcards)}
-        if plan is not None:
-            node["runs"] = plan.runs(job)
+    for key, attrs in graph.nodes(data=True):
+        node: dict[str, Any] = {"id": index[key]}
+        if rules:
+            node.update(label=key, rule=key)
+        else:
+            node.update(label=attrs["name"], rule=attrs["rule"], wildcards=attrs["wildcards"])
+        if "runs" in attrs:
+            node["runs"] = attrs["runs"]
         nodes.append(node)
-    edges = [[dep.id, job.id] for job in dag.jobs for dep in job.deps]
+    edges = [[index[a], index[b]] for a, b in ordered_edges(graph)]
     return {"nodes": nodes, "edges": edges}
 
 

@@ -28,7 +28,7 @@ def rule_table(result: Any) -> list[tuple[str, int, int, int, float]]:
         row[1] += r.status == "done" and not r.skipped
         row[2] += r.status == "failed"
         row[3] += r.duration
-    return [(name, *vals) for name, vals in rows.items()]  # type: ignore[misc]
+    return [(name, *vals) for name, vals in rows.items()]
 
 
 class Reporter(RunReporter):
