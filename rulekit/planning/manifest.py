@@ -124,7 +124,7 @@ def _error(path: str, number: int, col: int, message: str) -> WorkflowError:
 
 
 def _value(text: str) -> str:
-    return json.loads(text) if text.startswith('"') else text  # type: ignore[no-any-return]
+    return json.loads(text) if text.startswith('"') else text
 
 
 def _parse(text: str, path: str) -> dict[str, Entry]:
