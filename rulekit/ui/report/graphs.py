@@ -31,8 +31,8 @@ _ROW_MAX = 8          # boxes per row; a wider layer wraps
 _WRAP_STEP = 0.5      # inches between the rows of one wrapped layer
 
 
-def _digraph(graph: Graph) -> nx.DiGraph:
-    g = nx.DiGraph()
+def _digraph(graph: Graph) -> nx.DiGraph[str]:
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(n.id for n in graph.nodes)
     g.add_edges_from(graph.edges)
     return g
@@ -50,7 +50,7 @@ def _run(argv: list[str], text: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _dot_layout(g: nx.DiGraph, labels: dict[str, str]
+def _dot_layout(g: nx.DiGraph[str], labels: dict[str, str]
                 ) -> tuple[dict[str, tuple[float, float]], dict[tuple[str, str], Points]] | None:
     """Node centres and edge splines from `dot -Tplain` (inches, y up), after graphviz's
     `unflatten` (which staggers a long row of leaves over three ranks) when it is there;
@@ -88,7 +88,7 @@ def _dot_layout(g: nx.DiGraph, labels: dict[str, str]
     return (pos, splines) if len(pos) == len(index) else None
 
 
-def _layered_positions(g: nx.DiGraph, box_width: float) -> dict[str, tuple[float, float]]:
+def _layered_positions(g: nx.DiGraph[str], box_width: float) -> dict[str, tuple[float, float]]:
     """Longest-path layers (sources on top), barycenter ordering, centred rows; inches."""
     layer: dict[str, int] = {}
     for n in nx.topological_sort(g):
