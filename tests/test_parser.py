@@ -193,6 +193,43 @@ def test_generic_directive_names_and_block_values() -> None:
     assert "conda" in d
 
 
+def test_directive_values_continue_on_deeper_lines() -> None:
+    # Snakemake's rule: an inline value ends when a line is indented no deeper than the
+    # line holding the directive (top-level keywords, rule bodies, one-line rules).
+    text = ("localrules: all,\n"
+            "    a\n"
+            "rule all:\n"
+            "    input: 'a.txt',  # first\n"
+            "\n"
+            "           'b.txt'\n"
+            "    params: x='1',\n"
+            "        y='2'\n"
+            "    shell: 'cat {input} '\n"
+            "           '> {output}'\n"
+            "    run:\n"
+            "        pass\n"
+            "rule b: input: 'a.txt',\n"
+            "    'b.txt'\n"
+            "if True:\n"
+            "    rule c:\n"
+            "        output: 'c',\n"
+            "          'd'\n"
+            "x = 1\n")
+    m = parse(text, P)
+    assert m.items[0] == Keyword("localrules", Span(P, 1, 1),
+                                 Value("all,\n    a", Span(P, 1, 13), False))
+    d = directives(rules(m)["all"])
+    assert d["input"].value == Value("'a.txt',  # first\n\n           'b.txt'",
+                                     Span(P, 4, 12), False)
+    assert d["params"].value.text == "x='1',\n        y='2'"
+    assert d["shell"].value.text == "'cat {input} '\n           '> {output}'"
+    assert d["run"].value.block
+    assert directives(rules(m)["b"])["input"].value.text == "'a.txt',\n    'b.txt'"
+    c = m.items[-1]
+    assert isinstance(c, PyChunk) and c.text.endswith("x = 1\n")
+    assert directives(c.rules[0])["output"].value.text == "'c',\n          'd'"
+
+
 # Each bad input and the exact text the user sees.
 ERRORS = [
     ("rule a\n    input: 'x'\n",
@@ -207,9 +244,20 @@ ERRORS = [
     ("rule a:\n    input: 'x'\n  output: 'y'\n",
      'R:3:3: error: unindent does not match any outer indentation level\n'
      "      output: 'y'\n      ^"),
-    ("rule a:\n    input: 'x'\n        'y'\n",
-     'R:3:9: error: unexpected indent\n'
-     "            'y'\n            ^"),
+    # A directive's value goes on only on lines indented deeper than the directive.
+    ("rule a:\n    input: 'x',\n    'y'\n",
+     "R:3:5: error: expected a directive ('NAME: value') in 'rule a', found \"'y'\"\n"
+     "        'y'\n        ^"),
+    ("rule a:\n    input: 'x',\n        'y'\n   output: 'z'\n",
+     'R:4:4: error: unindent does not match any outer indentation level\n'
+     "       output: 'z'\n       ^"),
+    ("x = f(1,\n  2)\nrule a:\n    output: 'x'\n        \n    shell: 'a'\n  'b'\n",
+     'R:7:3: error: unindent does not match any outer indentation level\n'
+     "      'b'\n      ^"),
+    # Only directive values continue: a Python line does not.
+    ("if x: y = 1\n    z = 2\n",
+     'R:2:5: error: unexpected indent\n'
+     "        z = 2\n        ^"),
     ('x = 1\n    y = 2\n',
      'R:2:5: error: unexpected indent\n'
      '        y = 2\n        ^'),

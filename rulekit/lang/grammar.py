@@ -69,6 +69,19 @@ def _starts_rule(nxt: Token | None) -> bool:
     return nxt.type == "OTHER" and nxt.value[0] not in _OPERATOR_START   # `rule 1abc:`
 
 
+def _inline_value(heads: list[str], bodies: list[int], depth: int) -> bool:
+    """Do a line's first tokens (`heads`, the last one just seen) start an inline directive
+    value: `NAME: x` in a rule body, `KEYWORD: x` at the top level, `rule a: NAME: x`?"""
+    n = len(heads)
+    if n == 3 and heads[1] == "COLON" and heads[2] != "_NL":
+        return heads[0] == "KEYWORD" or (heads[0] == "NAME" and bool(bodies)
+                                         and bodies[-1] == depth)
+    if heads[0] != "RULE" or n < 5:
+        return False
+    rest = heads[2:] if heads[1] == "NAME" else heads[1:]
+    return len(rest) == 4 and rest[:3] == ["COLON", "NAME", "COLON"]
+
+
 def _synthetic(type_: str, nl: Token) -> Token:
     """An INDENT/DEDENT positioned at the first character after `nl`'s indentation."""
     return Token(type_, "", nl.end_pos, nl.end_line, nl.end_column, nl.end_line,
@@ -98,6 +111,13 @@ class RuleIndenter(Indenter):
         levels: list[tuple[int, int]] = [(0, 0)]
         brackets: list[Token] = []
         line_start = True
+        # Directive values continued on deeper lines (Snakemake's rule): `heads` are the
+        # types of the current line's first tokens, `bodies` the depths of open rule bodies,
+        # `cont` the indentation of a line whose directive value is inline (its value goes on
+        # while the following lines are indented deeper than that line).
+        heads: list[str] = []
+        bodies: list[int] = []
+        cont: int | None = None
         tok = next(stream, None)
         if tok is not None and tok.type != "_NL" and (tok.column or 1) > 1:
             raise SyntaxProblem("unexpected indent", tok.line, tok.column)
@@ -107,9 +127,19 @@ class RuleIndenter(Indenter):
             type_ = tok.type
             if type_ == "_NL":
                 if not brackets:           # newlines inside brackets are not statement ends
+                    if cont is not None and nxt is not None and self._width(tok) > cont:
+                        tok = nxt          # the directive's value goes on: no statement end
+                        continue
+                    cont = None
                     yield tok
+                    opens = heads[:1] == ["RULE"] and last is not None and last.type == "COLON"
                     yield from self._indent(tok, levels, last)
+                    while bodies and bodies[-1] > len(levels):
+                        bodies.pop()
+                    if opens and len(levels) > 1 and (not bodies or bodies[-1] < len(levels)):
+                        bodies.append(len(levels))
                     line_start = True
+                    heads = []
                 tok = nxt
                 continue
             if type_ in _OPEN:
@@ -123,6 +153,10 @@ class RuleIndenter(Indenter):
                 raise SyntaxProblem("unterminated string literal", tok.line, tok.column)
             elif line_start and type_ == "NAME":
                 tok = self._retype(tok, nxt, len(levels) - 1)
+            if len(heads) < 6:
+                heads.append(tok.type)
+                if cont is None and _inline_value(heads, bodies, len(levels)):
+                    cont = levels[-1][0]
             yield tok
             line_start = False
             last = tok
@@ -133,6 +167,10 @@ class RuleIndenter(Indenter):
         for _ in levels[1:]:               # the final newline normally closes every block
             yield Token.new_borrow_pos(self.DEDENT_type, "", last) if last else \
                 Token(self.DEDENT_type, "", 0, 1, 1, 1, 1, 0)
+
+    def _width(self, nl: Token) -> int:
+        """The indentation (tabs as 8 columns) of the line after newline token `nl`."""
+        return len(nl.value.rsplit("\n", 1)[-1].expandtabs(self.tab_len))
 
     @staticmethod
     def _close(tok: Token, brackets: list[Token]) -> None:
