@@ -133,13 +133,63 @@ CASES = [
     ),
     pytest.param(
         'x = 1\nuse rule a from m as b with:\n    output: "b"\n',
-        'DIR/Rulesfile:2:1: error: \'use rule\' is not supported by rulekit\n    use rule a from m as b with:\n    ^\n  hint: see docs/snakemake.md for what rulekit supports',
-        id='unsupported_use_rule',
+        "DIR/Rulesfile:2:5: error: no module named 'm' is declared above this line\n    use rule a from m as b with:\n        ^\n  hint: declare it first: module m:",
+        id='use_rule_unknown_module',
     ),
     pytest.param(
         'module other:\n    snakefile: "x"\n',
-        'DIR/Rulesfile:1:1: error: \'module\' is not supported by rulekit\n    module other:\n    ^\n  hint: see docs/snakemake.md for what rulekit supports',
-        id='unsupported_module',
+        'DIR/Rulesfile:2:16: error: module other: snakefile not found: x\n        snakefile: "x"\n                   ^\n  looked for: DIR/x',
+        id='module_snakefile_missing',
+    ),
+    pytest.param(
+        'module other:\n    snakefile: "https://x.org/Snakefile"\n',
+        'DIR/Rulesfile:2:16: error: a module\'s snakefile: must be a local path (URLs and code hosting providers are not supported by rulekit)\n        snakefile: "https://x.org/Snakefile"\n                   ^',
+        id='module_url',
+    ),
+    pytest.param(
+        'module other:\n    snakefile: "x"\n    meta_wrapper: "v1/x"\n',
+        'DIR/Rulesfile:3:5: error: module setting \'meta_wrapper:\' is not supported by rulekit\n        meta_wrapper: "v1/x"\n        ^\n  hint: a module takes snakefile:, config:, prefix: and skip_validation:',
+        id='module_unsupported_setting',
+    ),
+    pytest.param(
+        'rule a:\n    output: "a"\n    shell: "touch {output}"\nuse rule a as b with:\n    shell: "echo"\n',
+        'DIR/Rulesfile:5:5: error: \'use rule ... with:\' cannot replace the rule\'s body \'shell:\'\n        shell: "echo"\n        ^\n  hint: write a new rule to run something else',
+        id='use_rule_body',
+    ),
+    pytest.param(
+        'use rule a as b\n',
+        "DIR/Rulesfile:1:5: error: use rule: no rule named 'a' in this file above this line\n    use rule a as b\n        ^",
+        id='use_rule_unknown_rule',
+    ),
+    pytest.param(
+        'rule a:\n    output: "a"\nuse rule a with:\n    output: "b"\n',
+        "DIR/Rulesfile:3:5: error: use rule a: give the new rule its own name with 'as NEW_NAME'\n    use rule a with:\n        ^",
+        id='use_rule_same_name',
+    ),
+    pytest.param(
+        'rule a:\n    output: "a"\nrule c:\n    output: "c"\nuse rule a, c as b\n',
+        "DIR/Rulesfile:5:5: error: use rule: 'as b' names one rule but 2 are used; write a pattern like 'as prefix_*'\n    use rule a, c as b\n        ^",
+        id='use_rule_plain_alias_for_many',
+    ),
+    pytest.param(
+        'use rule * as b_*\n',
+        "DIR/Rulesfile:1:5: error: 'use rule *' needs 'from MODULE'\n    use rule * as b_*\n        ^",
+        id='use_rule_star_without_module',
+    ),
+    pytest.param(
+        'use rule a to b\n',
+        "DIR/Rulesfile:1:5: error: cannot read 'use rule a to b': expected 'use rule NAME as NEW', 'use rule NAME from MODULE [as NEW]' or 'use rule * from MODULE as PREFIX_*'\n    use rule a to b\n        ^",
+        id='use_rule_garbled',
+    ),
+    pytest.param(
+        'rule a:\n    output: "a"\nuse rule a as b with:\n    output: "b"\nuse rule a as b with:\n    output: "c"\n',
+        "DIR/Rulesfile:5:1: error: two rules are named 'b' (the first is at DIR/Rulesfile:3:1)\n    use rule a as b with:\n    ^",
+        id='use_rule_name_taken',
+    ),
+    pytest.param(
+        'if True:\n    use rule a as b\n',
+        "DIR/Rulesfile:2:5: error: 'use rule' inside a Python block is not supported by rulekit\n        use rule a as b\n        ^\n  hint: write 'use rule' at the top level (indentation 0)",
+        id='use_rule_in_block',
     ),
     pytest.param(
         'rule a:\n    input: rules.b.output\n    output: "a.txt"\n',

@@ -244,6 +244,15 @@ class Rule:
     output_patterns: list[Pattern] = field(default_factory=list)
     wildcard_names: frozenset[str] = frozenset()
     index: int = 0  # position in the file: the tie-breaker everywhere
+    # The module workflow a rule was used from (`use rule x from m`): its globals and
+    # config are what the rule's shell command and body see. None: the main workflow.
+    home: Workflow | None = field(default=None, repr=False, compare=False)
+
+    def globals_in(self, wf: Workflow) -> dict[str, Any]:
+        return (self.home or wf).namespace
+
+    def config_in(self, wf: Workflow) -> dict[str, Any]:
+        return (self.home or wf).config
 
     @property
     def code_hash(self) -> str | None:

@@ -221,9 +221,9 @@ def format_job(wf: Workflow, job: Job, threads: int) -> tuple[str | None, str | 
         return None, None
     names = job_names(input=job.input, output=job.output, params=job.params,
                       wildcards=job.wildcards, threads=threads, resources=job.resources,
-                      log=job.log, config=wf.config, rule=rule.name, jobid=job.id,
+                      log=job.log, config=rule.config_in(wf), rule=rule.name, jobid=job.id,
                       benchmark=job.benchmark)
-    glob = wf.namespace
+    glob = rule.globals_in(wf)
     message = format_message(rule.message, names, rule.name, glob) if rule.message else None
     command = None
     if kind == "shell":
@@ -250,7 +250,7 @@ def make_task(wf: Workflow, job: Job, threads: int, command: str | None,
     config = None
     if kind == "script":
         script = os.path.join(wf.basedir, rule.body.script or "")  # type: ignore[union-attr]
-        config = wf.config
+        config = rule.config_in(wf)
     return Task(job.id, rule.name, kind, job.input, job.output, job.params, dict(job.wildcards),
                 threads, dict(job.resources), job.log, job.benchmark, argv, script,
                 redirect=redirect, config=config, attempt=attempt)

@@ -241,7 +241,7 @@ def run_task(task: Task) -> Outcome:
         if task.kind == "run":
             rule = wf.rules[task.rule]
             assert rule.body is not None and rule.body.func is not None
-            config = fresh_config(wf.config)
+            config = fresh_config(rule.config_in(wf))
             body = fresh_body(rule.body.func, config)
             saved = ProcessState()
             try:

@@ -132,7 +132,8 @@ class RuleIndenter(Indenter):
                         continue
                     cont = None
                     yield tok
-                    opens = heads[:1] == ["RULE"] and last is not None and last.type == "COLON"
+                    opens = heads[:1] in (["RULE"], ["USE"], ["MODULE"]) and \
+                        last is not None and last.type == "COLON"
                     yield from self._indent(tok, levels, last)
                     while bodies and bodies[-1] > len(levels):
                         bodies.pop()
@@ -153,6 +154,9 @@ class RuleIndenter(Indenter):
                 raise SyntaxProblem("unterminated string literal", tok.line, tok.column)
             elif line_start and type_ == "NAME":
                 tok = self._retype(tok, nxt, len(levels) - 1)
+            elif heads[:1] == ["USE"] and tok.value == "with" and nxt is not None \
+                    and nxt.type == "COLON":
+                tok = Token.new_borrow_pos("WITH", tok.value, tok)
             if len(heads) < 6:
                 heads.append(tok.type)
                 if cont is None and _inline_value(heads, bodies, len(levels)):
@@ -193,6 +197,13 @@ class RuleIndenter(Indenter):
         if depth == 0 and tok.value in TOP_KEYWORDS and nxt is not None \
                 and nxt.type == "COLON":
             return Token.new_borrow_pos("KEYWORD", tok.value, tok)
+        # `use rule ...` and `module NAME:`: two names in a row are never Python.
+        if depth == 0 and nxt is not None and nxt.type == "NAME" and \
+                not keyword.iskeyword(nxt.value):
+            if tok.value == "use" and nxt.value == "rule":
+                return Token.new_borrow_pos("USE", tok.value, tok)
+            if tok.value == "module":
+                return Token.new_borrow_pos("MODULE", tok.value, tok)
         return tok
 
     def _indent(self, nl: Token, levels: list[tuple[int, int]], last: Token | None
@@ -245,12 +256,19 @@ def _merge(tokens: Iterator[Token]) -> Iterator[Token]:
             head, heads = "", 0
             yield tok
             continue
+        if type_ == "WITH":         # ends a `use rule` header: `with` and its ':' stay tokens
+            if first is not None:
+                yield first if first is last else _span(first, last)
+                first = None
+            head, heads = type_, 1
+            yield tok
+            continue
         if heads == 0:
             head, heads = type_, 1
-            if type_ in ("NAME", "KEYWORD", "RULE"):
+            if type_ in ("NAME", "KEYWORD", "RULE", "USE", "MODULE"):
                 yield tok
                 continue
-        elif head == "RULE" or (heads == 1 and type_ == "COLON" and head != "COLON"):
+        elif head in ("RULE", "MODULE") or (heads == 1 and type_ == "COLON" and head != "COLON"):
             heads = 2
             yield tok      # rule headers stay token by token, for precise error messages
             continue

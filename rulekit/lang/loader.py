@@ -25,14 +25,14 @@ from ..core.model import Body, Rule, Unpack, Workflow
 from ..core.patterns import Pattern, WildcardError, wildcard_names
 from ..core.reportmark import report_mark
 from ..core.source import Span, compile_block, compile_value, register_source, source_line
-from . import nested, usererrors
+from . import nested, usererrors, userule
 from .configfile import deep_merge, read_config
 from .namespace import make_namespace, register_rule
 from .parser import parse
 from .scriptlang import check_script_language
 from .shellcheck import check_rule_texts
 from .snakecompat import compat_imports
-from .syntax import Directive, Keyword, PyChunk, RuleDecl, Value
+from .syntax import Directive, Keyword, ModuleDecl, PyChunk, RuleDecl, UseRule, Value
 
 __all__ = ["load", "DIRECTIVES", "UNSUPPORTED", "deep_merge", "working_directory"]
 
@@ -132,6 +132,8 @@ class _Loader:
         self.loading: list[str] = []      # the include chain being loaded, outermost first
         self.nested: list[RuleDecl] = []    # rules inside Python blocks, by call key
         self.ns[nested.CALL] = self.nested_rule
+        self.modules: dict[str, userule.LoadedModule] = {}
+        self.star_names: set[str] = set()   # rules `use rule *` made: one override allowed
 
     # -- files -------------------------------------------------------------------------
     def load_file(self, path: str) -> None:
@@ -148,6 +150,10 @@ class _Loader:
                 self.exec_chunk(item)
             elif isinstance(item, RuleDecl):
                 self.define_rule(item)
+            elif isinstance(item, UseRule):
+                userule.use_rule(self, item)
+            elif isinstance(item, ModuleDecl):
+                userule.declare_module(self, item)
             else:
                 self.keyword(item)
         self.loading.pop()
@@ -282,13 +288,7 @@ class _Loader:
     def define_rule(self, decl: RuleDecl, scope: dict[str, Any] | None = None) -> None:
         directives: dict[str, Directive] = {}
         for d in decl.directives:
-            if d.name in UNSUPPORTED:
-                raise WorkflowError(f"'{d.name}' is not supported by rulekit", d.span,
-                                    hint="see docs/snakemake.md for what rulekit supports")
-            if d.name not in DIRECTIVES:
-                close = difflib.get_close_matches(d.name, DIRECTIVES, n=1)
-                hint = f" - did you mean '{close[0]}'?" if close else ""
-                raise WorkflowError(f"unknown directive '{d.name}'{hint}", d.span)
+            self.check_directive_name(d)
             if d.name in directives:
                 first = directives[d.name].span
                 raise WorkflowError(f"directive '{d.name}' given twice (first at line {first.line})", d.span)
@@ -332,6 +332,16 @@ class _Loader:
         if rule.localrule:
             self.wf.localrules.add(name)
         register_rule(self.ns, rule)
+
+    @staticmethod
+    def check_directive_name(d: Directive) -> None:
+        if d.name in UNSUPPORTED:
+            raise WorkflowError(f"'{d.name}' is not supported by rulekit", d.span,
+                                hint="see docs/snakemake.md for what rulekit supports")
+        if d.name not in DIRECTIVES:
+            close = difflib.get_close_matches(d.name, DIRECTIVES, n=1)
+            hint = f" - did you mean '{close[0]}'?" if close else ""
+            raise WorkflowError(f"unknown directive '{d.name}'{hint}", d.span)
 
     def set_directive(self, rule: Rule, key: str, value: Value,
                       scope: dict[str, Any] | None = None) -> None:
@@ -445,11 +455,15 @@ def _no_nul(key: str, path: str, span: Span) -> None:
 
 def _check_unsupported_statement(path: str, line: int | None) -> None:
     text = source_line(path, line) if line else None
-    m = _UNSUPPORTED_LINE.match(text) if text else None
+    m = _UNSUPPORTED_LINE.match(text.lstrip()) if text else None
     if m is None:
         return
     word = re.split(r"[\s:]", m.group(1))[0]
     what = "use rule" if word == "use" else word
+    if word in ("use", "module") and text and text[0].isspace():
+        raise WorkflowError(f"'{what}' inside a Python block is not supported by rulekit",
+                            Span(path, line or 1, len(text) - len(text.lstrip()) + 1),
+                            hint=f"write '{what}' at the top level (indentation 0)")
     raise WorkflowError(f"'{what}' is not supported by rulekit", Span(path, line or 1, 1),
                         hint="see docs/snakemake.md for what rulekit supports")
 

@@ -15,7 +15,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 from ..core.errors import RulesSyntaxError
 from ..core.source import Span, register_source
 from .grammar import SyntaxProblem, get_parser
-from .syntax import Directive, Keyword, Module, PyChunk, RuleDecl, Value
+from .syntax import Directive, Item, Keyword, Module, ModuleDecl, PyChunk, RuleDecl, UseRule, Value
 
 __all__ = ["parse"]
 
@@ -82,7 +82,7 @@ class _Builder:
         return self.text[self.starts[(first.line or 1) - 1]:self.starts[last.end_line or 0]]
 
     def module(self, tree: Tree) -> Module:
-        items: list[PyChunk | RuleDecl | Keyword] = []
+        items: list[Item] = []
         run: list[Tree] = []                     # consecutive top-level Python statements
         for child in tree.children:
             if child.data == "pystmt":
@@ -91,7 +91,14 @@ class _Builder:
             if run:
                 items.append(self.chunk(run))
                 run = []
-            items.append(self.rule(child) if child.data == "rule" else self.keyword(child))
+            if child.data == "rule":
+                items.append(self.rule(child))
+            elif child.data == "use_rule":
+                items.append(self.use_rule(child))
+            elif child.data == "module":
+                items.append(self.module_decl(child))
+            else:
+                items.append(self.keyword(child))
         if run:
             items.append(self.chunk(run))
         return Module(self.path, items)
@@ -118,6 +125,18 @@ class _Builder:
             end_line=_last(tree).end_line or 0,
             docstring=doc,
         )
+
+    def use_rule(self, tree: Tree) -> UseRule:
+        use, *rest = tree.children
+        head = [t for t in rest if isinstance(t, Token) and t.type not in ("WITH", "COLON")]
+        first, last = head[0], head[-1]
+        return UseRule(self.text[first.start_pos:last.end_pos], self.span(use),
+                       self.span(first),
+                       [self.directive(d) for d in rest if isinstance(d, Tree)])
+
+    def module_decl(self, tree: Tree) -> ModuleDecl:
+        kw, name, _colon, *rest = tree.children
+        return ModuleDecl(str(name), self.span(kw), [self.directive(d) for d in rest])
 
     def directive(self, tree: Tree) -> Directive:
         name, _colon, value = tree.children
@@ -180,6 +199,22 @@ def _header(stack: list) -> tuple[Token, str] | None:
     return None
 
 
+def _block_header(stack: list) -> tuple[str, str] | None:
+    """If the stack ends in a `use rule ... with:` or `module NAME:` header: its text and
+    what its block holds."""
+    if not stack:
+        return None
+    if len(stack) >= 3 and _is(stack[-1], "_NL"):
+        stack = stack[:-1]
+    if _is(stack[-1], "COLON"):
+        stack = stack[:-1]
+    if _is(stack[-1], "WITH"):
+        return "with", "the directives to replace"
+    if len(stack) >= 2 and _is(stack[-1], "NAME") and _is(stack[-2], "MODULE"):
+        return f"module {stack[-1]}", "the module's settings ('snakefile: ...')"
+    return None
+
+
 def _enclosing_rule(stack: list) -> str:
     for i in range(len(stack) - 1, -1, -1):
         if _is(stack[i], "RULE"):
@@ -211,6 +246,15 @@ def _token_error(err: UnexpectedToken, text: str) -> tuple[str, int, int]:
     if tok.type == "$END" and body.endswith("\\"):   # the backslash ate the last newline
         return ("unexpected end of file after line continuation character",
                 body.count("\n") + 1, len(body) - body.rfind("\n") - 1)
+    block = _block_header(stack)
+    if block is not None:
+        shown, where = block
+        if _is(top, "NAME"):
+            return f"expected ':' after '{shown}'", *at
+        if _is(top, "COLON"):
+            return (f"unexpected {_describe(tok)} after '{shown}:'; expected "
+                    f"{where} on the indented lines below"), *at
+        return f"expected an indented block of {where} after '{shown}:'", *at
     header = _header(stack)
     if header is not None:
         kw, shown = header

@@ -34,11 +34,13 @@ _LISTS = frozenset({"input", "output", "log"})
 def check_rule_texts(rules: Iterable[Rule], namespace: Mapping[str, Any]) -> None:
     """Raise a located LoadError for the first bad field of any shell: or message: text."""
     for rule in rules:
+        # A rule used from a module sees the module's globals, not the main file's.
+        names = rule.home.namespace if rule.home is not None else namespace
         if rule.body is not None and rule.body.kind == "shell" and rule.body.command:
-            _check(rule, rule.body.command, "shell command", rule.body.span, namespace)
+            _check(rule, rule.body.command, "shell command", rule.body.span, names)
         if rule.message:
             _check(rule, rule.message, "message", rule.spans.get("message", rule.span),
-                   namespace)
+                   names)
 
 
 def _check(rule: Rule, text: str, what: str, span: Any, namespace: Mapping[str, Any]) -> None:

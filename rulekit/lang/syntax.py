@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from ..core.source import Span
 
-__all__ = ["PyChunk", "Value", "Directive", "RuleDecl", "Keyword", "Module"]
+__all__ = ["PyChunk", "Value", "Directive", "RuleDecl", "Keyword", "UseRule", "ModuleDecl",
+           "Module"]
 
 
 @dataclass
@@ -81,6 +82,32 @@ class Keyword:
 
 
 @dataclass
+class UseRule:
+    """`use rule HEADER` with the directives of its `with:` block (none without one).
+
+    `header` is the text between `use` and `with:` (`rule a as b`), `span` points at `use`,
+    `header_span` at the header's first character.
+    """
+
+    header: str
+    span: Span
+    header_span: Span
+    directives: list[Directive] = field(default_factory=list)
+
+
+@dataclass
+class ModuleDecl:
+    """`module NAME:` with its settings (`snakefile:`, `config:`, ...) as directives."""
+
+    name: str
+    span: Span
+    directives: list[Directive] = field(default_factory=list)
+
+
+Item = PyChunk | RuleDecl | Keyword | UseRule | ModuleDecl
+
+
+@dataclass
 class Module:
     path: str
-    items: list[PyChunk | RuleDecl | Keyword] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)

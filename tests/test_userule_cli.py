@@ -1,0 +1,154 @@
+"""`use rule` (rule inheritance) and `module` statements, run through the CLI (issue 11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jobhelp import nothing_to_do, rk, run_ok, write
+
+INHERIT = """\
+rule all:
+    input: "a.txt", "b.txt", "c.txt", "d.txt"
+
+rule a:
+    output: "a.txt"
+    params: "pos", word="hi", n=1
+    threads: 1
+    shell: "echo {params[0]} {params.word} {params.n} {threads} > {output}"
+
+# named params are replaced one by one; positional ones only when given
+use rule a as b with:
+    output:
+        "b.txt"
+    params: n=2
+    threads: 2
+
+use rule a as c with:
+    output: "c.txt"
+    params: "other"
+
+rule d_base:
+    input: "{x}.txt"
+    output: "{x}.copy"
+    shell: "cp {input} {output}"
+
+use rule d_base as d with:
+    input: "b.txt"
+    output: "d.txt"
+
+use rule d_base as e
+"""
+
+
+def test_use_rule_with_overrides_and_plain_copy(tmp_path: Path) -> None:
+    write(tmp_path, {"Snakefile": INHERIT})
+    run_ok(tmp_path, "-f", "Snakefile")
+    assert (tmp_path / "a.txt").read_text() == "pos hi 1 1\n"
+    assert (tmp_path / "b.txt").read_text() == "pos hi 2 2\n"
+    assert (tmp_path / "c.txt").read_text() == "other hi 1 1\n"
+    assert (tmp_path / "d.txt").read_text() == "pos hi 2 2\n"
+    nothing_to_do(tmp_path, "-f", "Snakefile")
+    # The plain copy `e` has d_base's wildcard output; both rules fit, so ruleorder is
+    # needed, as in Snakemake.
+    res = rk(tmp_path, "run", "-f", "Snakefile", "a.copy")
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: ambiguous rules for 'a.copy': d_base, e can all make it\n")
+    assert "rule e: output '{x}.copy' (" in res.stderr
+
+
+MAIN = """\
+configfile: "config.yaml"
+
+rule all:
+    input: "results/other.txt", "results/final.txt", "special.txt"
+
+module other:
+    snakefile: "other/Snakefile"
+    config: config["other"]
+    prefix: "results"
+
+use rule * from other as other_*
+
+use rule final from other as other_final with:
+    params: extra="!"
+
+rule special:
+    input: rules.other_final.output
+    output: "special.txt"
+    shell: "cat {input} > {output}; echo {config[main]} {other.GREETING} >> {output}"
+"""
+
+MODULE = """\
+configfile: "ignored.yaml"   # config: given above: this statement is ignored
+GREETING = config["greeting"]
+
+rule first:
+    output: "other.txt"
+    shell: "echo {GREETING} {config[greeting]} > {output}"
+
+rule final:
+    input: rules.first.output
+    output: "final.txt"
+    params: extra="?"
+    script: "scripts/final.py"
+"""
+
+SCRIPT = """\
+with open(snakemake.output[0], "w") as f:
+    f.write(open(snakemake.input[0]).read().strip() + snakemake.params.extra
+            + " " + snakemake.config["greeting"] + "\\n")
+"""
+
+
+def test_module_rules_in_their_own_namespace(tmp_path: Path) -> None:
+    write(tmp_path, {"Snakefile": MAIN, "config.yaml": "main: 1\nother:\n  greeting: hello\n",
+                     "other/Snakefile": MODULE, "other/scripts/final.py": SCRIPT})
+    res = run_ok(tmp_path, "-f", "Snakefile")
+    assert "other_first" in res.stdout and "other_final" in res.stdout
+    assert (tmp_path / "results/other.txt").read_text() == "hello hello\n"
+    assert (tmp_path / "results/final.txt").read_text() == "hello hello! hello\n"
+    assert (tmp_path / "special.txt").read_text() == "hello hello! hello\n1 hello\n"
+    nothing_to_do(tmp_path, "-f", "Snakefile")
+    res = ok_list(tmp_path)
+    assert "other_first" in res and "other_final" in res
+
+
+def ok_list(folder: Path) -> str:
+    res = rk(folder, "list", "-f", "Snakefile")
+    assert res.returncode == 0, res.stdout + res.stderr
+    return res.stdout
+
+
+def test_module_without_config_shares_the_main_config(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "Snakefile": """\
+            configfile: "config.yaml"
+            module m:
+                snakefile: "m.smk"
+            use rule greet from m
+            """,
+        "m.smk": """\
+            rule greet:
+                output: "greet.txt"
+                shell: "echo {config[who]} > {output}"
+            """,
+        "config.yaml": "who: world\n"})
+    run_ok(tmp_path, "-f", "Snakefile")
+    assert (tmp_path / "greet.txt").read_text() == "world\n"
+    run_ok(tmp_path, "-f", "Snakefile", "--config", "who=you", "-F")
+    assert (tmp_path / "greet.txt").read_text() == "you\n"
+
+
+def test_use_rule_errors_through_the_cli(tmp_path: Path) -> None:
+    write(tmp_path, {"Snakefile": """\
+        rule a:
+            output: "a"
+            shell: "touch {output}"
+        use rule a as b with:
+            run:
+                pass
+        """})
+    res = rk(tmp_path, "run", "-f", "Snakefile")
+    assert res.returncode == 2
+    assert res.stderr.startswith(
+        "Snakefile:5:5: error: 'use rule ... with:' cannot replace the rule's body 'run:'\n")
