@@ -320,7 +320,7 @@ def test_profile_and_pyproject_defaults_command_line_wins(tmp_path):
 def test_unknown_profile_key_is_a_warning(tmp_path):
     write(tmp_path, {"Snakefile": CONFIG_SNAKEFILE, "p/config.yaml": "frobnicate: 3\n"})
     result = ok(rk(tmp_path, "run", "--profile", "p"))
-    assert "warning: profile p: option 'frobnicate' is not known to `rulekit run`; ignored" \
+    assert "warning: profile p/config.yaml: option 'frobnicate' is not known to `rulekit run`; ignored" \
         in result.stderr
 
 

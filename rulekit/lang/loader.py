@@ -31,6 +31,7 @@ from .namespace import make_namespace, register_rule
 from .parser import parse
 from .scriptlang import check_script_language
 from .shellcheck import check_rule_texts
+from .smkhelpers import NamedPaths
 from .snakecompat import compat_imports
 from .syntax import Directive, Keyword, ModuleDecl, PyChunk, RuleDecl, UseRule, Value
 
@@ -38,13 +39,17 @@ __all__ = ["load", "DIRECTIVES", "UNSUPPORTED", "deep_merge", "working_directory
 
 IO_DIRECTIVES = ("input", "output", "params", "log")
 BODIES = ("run", "shell", "script")
+# Accepted and without effect under rulekit's local executor: `group:` only bundles cluster
+# jobs, `version:` only documents the tool.
+NO_EFFECT = ("group", "version")
 DIRECTIVES = (*IO_DIRECTIVES, "benchmark", "threads", "resources", "priority", "message",
-              "wildcard_constraints", "retries", "name", "default_target", "localrule", *BODIES)
+              "wildcard_constraints", "retries", "name", "default_target", "localrule",
+              *NO_EFFECT, *BODIES)
 UNSUPPORTED = ("conda", "container", "singularity", "wrapper", "notebook", "cache", "handover",
-               "envmodules", "shadow", "group", "cwl", "template_engine", "containerized",
-               "pathvars", "localrules_", "version")
+               "envmodules", "shadow", "cwl", "template_engine", "containerized",
+               "pathvars", "localrules_")
 # Snakemake top-level statements rulekit does not have; named in a clear error.
-UNSUPPORTED_STATEMENTS = ("container", "containerized", "conda", "singularity", "envvars",
+UNSUPPORTED_STATEMENTS = ("container", "containerized", "conda", "singularity",
                           "pepfile", "pepschema", "report", "scattergather", "storage",
                           "resource_scopes", "inputflags", "outputflags")
 _UNSUPPORTED_LINE = re.compile(
@@ -235,6 +240,9 @@ class _Loader:
             self.names_statement(kw)
             return
         args, kwargs = self.eval_value(kw.value)
+        if name == "envvars":
+            _check_envvars(args, kwargs, kw.value.span)
+            return
         if name == "wildcard_constraints":
             self.wf.wildcard_constraints.update(_constraints(kwargs, args, kw.value.span))
             return
@@ -335,6 +343,12 @@ class _Loader:
 
     @staticmethod
     def check_directive_name(d: Directive) -> None:
+        if d.name == "shadow":
+            raise WorkflowError(
+                "'shadow' is not supported by rulekit: jobs run in the working directory, "
+                "so the files a job writes besides its outputs would not be isolated",
+                d.span, hint="remove 'shadow:' if the job writes only its outputs (and "
+                             "its log); else give its scratch files per-job names")
         if d.name in UNSUPPORTED:
             raise WorkflowError(f"'{d.name}' is not supported by rulekit", d.span,
                                 hint="see docs/snakemake.md for what rulekit supports")
@@ -347,6 +361,8 @@ class _Loader:
                       scope: dict[str, Any] | None = None) -> None:
         args, kwargs = self.eval_value(value, scope)
         span = value.span
+        if any(isinstance(a, NamedPaths) for a in args):   # multiext("a", bam=".bam")
+            args, kwargs = _spread_named(args, kwargs, key, span)
         if key in ("input", "output", "log", "benchmark"):
             args, kwargs = fspaths(args), fspaths(kwargs)
         if key in ("input", "params"):
@@ -505,6 +521,34 @@ def _single_str(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: S
     if not isinstance(val, str):
         raise LoadError(f"{key} must be a string, got {type(val).__name__}", span)
     return val
+
+
+def _check_envvars(args: tuple[Any, ...], kwargs: dict[str, Any], span: Span) -> None:
+    """`envvars: "A", "B"`: as in Snakemake, each must be set when the workflow loads (jobs
+    inherit the environment, so nothing else is needed locally)."""
+    if kwargs or not all(isinstance(a, str) for a in args):
+        raise LoadError("envvars: expected names of environment variables", span)
+    missing = [a for a in args if a not in os.environ]
+    if missing:
+        raise LoadError(f"envvars: environment variable{'s' if len(missing) > 1 else ''} "
+                        f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not set",
+                        span, hint="set them before running (export NAME=value)")
+
+
+def _spread_named(args: tuple[Any, ...], kwargs: dict[str, Any], key: str, span: Span
+                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Named items of a positional `multiext(prefix, name=ext)` join the keyword items."""
+    named: dict[str, Any] = {}
+    rest = []
+    for a in args:
+        if not isinstance(a, NamedPaths):
+            rest.append(a)
+            continue
+        for name, path in a.items():
+            if name in named or name in kwargs:
+                raise LoadError(f"{key}: the name {name!r} is given twice", span)
+            named[name] = path
+    return tuple(rest), {**named, **kwargs}
 
 
 def _flatten_paths(key: str, args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -39,6 +39,7 @@ from ..core.model import (
 )
 from ..core.patterns import Pattern, expand, glob_wildcards
 from .reportcall import make_report
+from .smkhelpers import HELPERS, NamedPaths
 
 __all__ = ["make_namespace", "register_rule", "Shell"]
 
@@ -71,12 +72,17 @@ def ancient(value: Any) -> Any:
     return flag(value, "ancient")
 
 
-def multiext(prefix: str, *extensions: str) -> list[str]:
-    """`multiext("a/b", ".bam", ".bai")` -> ["a/b.bam", "a/b.bai"]."""
-    for ext in extensions:
-        if "/" in ext:
-            raise ValueError(f"multiext: extension {ext!r} must not contain '/'")
-    return [prefix + ext for ext in extensions]
+def multiext(prefix: str, *extensions: str, **named: str) -> Any:
+    """`multiext("a/b", ".bam", ".bai")` -> ["a/b.bam", "a/b.bai"]; with names,
+    `multiext("a/b", bam=".bam")` gives named items (`output.bam`), as in Snakemake."""
+    if extensions and named:
+        raise ValueError("multiext: give the extensions either all by position or all by name")
+    for ext in (*extensions, *named.values()):
+        if not isinstance(ext, str) or "/" in ext:
+            raise ValueError(f"multiext: extension {ext!r} must be a string without '/'")
+    if named:
+        return NamedPaths({name: os.fspath(prefix) + ext for name, ext in named.items()})
+    return [os.fspath(prefix) + ext for ext in extensions]
 
 
 def unpack(func: Callable[..., Any]) -> Unpack:
@@ -300,6 +306,7 @@ def make_namespace(workflow: Workflow) -> dict[str, Any]:
     checkpoints = _Registry("checkpoint", lambda rule: _Checkpoint(rule, workflow))
     return {
         **_PRELOADED,
+        **HELPERS,
         "__name__": "__rulekit__",
         "__builtins__": __builtins__,
         "temporary": temporary,

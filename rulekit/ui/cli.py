@@ -338,7 +338,15 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
     wf = api.Workflow(load_from_options(file, directory, config_items, configfiles, cores))
     popts = plan_options(**selection)
     if dry_run:
-        show_plan(plan_of(wf, popts), fmt)
+        plan = plan_of(wf, popts)
+        show_plan(plan, fmt)
+        if print_commands and fmt != "json" and plan:
+            from .plancommands import render_commands
+
+            with api.working_directory(wf.workdir):
+                text = render_commands(wf.model, plan)
+            if text:
+                click.echo("\nShell commands:\n" + text)
         return
     if delete_temp_output:
         from ..execution.touching import delete_temp_outputs

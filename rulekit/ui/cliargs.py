@@ -50,7 +50,10 @@ _HARMLESS = ("--verbose", "--reason", "-r", "--show-failed-logs", "--nocolor",
              "--no-hooks", "--printshellcmds-all")
 # Snakemake's spellings of rulekit options.
 _ALIASES = {"--printshellcmds": "--print-commands", "--dryrun": "--dry-run",
-            "--keepgoing": "--keep-going", "--notemp": "--no-temp"}
+            "--keepgoing": "--keep-going", "--notemp": "--no-temp",
+            "--restart-times": "--retries"}
+# Snakemake options for cluster job grouping, with values: no effect on a local run.
+_IGNORED_WITH_VALUES = ("--groups", "--group-components")
 _INCOMPLETE = ("--rerun-incomplete", "--ri")
 _CORES = ("-j", "--jobs", "--cores", "-c")
 
@@ -71,9 +74,14 @@ def rewrite_args(args: Sequence[str], note: Callable[[str], None]) -> list[str]:
         if name in _HARMLESS and "=" not in arg:
             i += 1
             continue
-        if name in _ALIASES and "=" not in arg:
-            out.append(_ALIASES[name])
+        if name in _ALIASES:
+            out.append(_ALIASES[name] + arg[len(name):])   # keeps an "=VALUE" part
             i += 1
+            continue
+        if name in _IGNORED_WITH_VALUES:
+            i += 1
+            while "=" not in arg and i < n and not _is_option(args[i]):
+                i += 1
             continue
         if name in _INCOMPLETE:
             if not noted:

@@ -31,10 +31,11 @@ __all__ = ["load_defaults", "profile_path"]
 ALIASES = {"printshellcmds": "print-commands", "jobs": "cores", "snakefile": "file",
            "keep-going": "keep-going", "dryrun": "dry-run", "directory": "directory",
            "notemp": "no-temp", "default-res": "default-resources", "res": "resources",
-           "configfiles": "configfile"}
+           "configfiles": "configfile", "restart-times": "retries"}
 # Accepted for compatibility, without effect in rulekit.
 IGNORED = {"rerun-incomplete", "ri", "use-conda", "use-singularity", "use-apptainer",
-           "executor", "show-failed-logs", "verbose", "reason", "printshellcmds-all"}
+           "executor", "show-failed-logs", "verbose", "reason", "printshellcmds-all",
+           "groups", "group-components"}
 
 
 def profile_path(profile: str) -> str:
@@ -118,6 +119,14 @@ def _default_map(command: click.Command, values: Mapping[str, Any], where: str,
                 warn(f"{where}: option {raw_key!r} is not known to `rulekit "
                      f"{command.name}`; ignored")
             continue
+        choices = getattr(found.type, "choices", None)
+        if choices is not None and not getattr(found, "multiple", False) \
+                and str(value) not in choices:
+            # e.g. `executor: slurm` from a Snakemake profile: never a bare click error
+            # that does not say where the value came from.
+            warn(f"{where}: {raw_key}: {value!r} is not one of "
+                 f"{', '.join(map(str, choices))} for `rulekit {command.name}`; ignored")
+            continue
         if getattr(found, "multiple", False):
             out[found.name] = _as_items(value)
         elif isinstance(found, click.Option) and found.is_flag:
@@ -134,5 +143,5 @@ def load_defaults(command: click.Command, profile: str | None, folder: str,
                             warn)
     if profile:
         defaults.update(_default_map(command, _read_profile(profile),
-                                     f"profile {profile}", warn))
+                                     f"profile {profile_path(profile)}", warn))
     return defaults
