@@ -14,6 +14,7 @@ EXPECTED = {
     "quickstart": ["results/summary.txt"],
     "records": ["results/merged.csv"],
     "sweep": ["results/table.csv", "results/best.txt"],
+    "modules": ["results/stats/report.txt", "results/stats/weights.txt"],
 }
 
 

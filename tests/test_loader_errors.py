@@ -148,7 +148,7 @@ CASES = [
     ),
     pytest.param(
         'module other:\n    snakefile: "x"\n    meta_wrapper: "v1/x"\n',
-        'DIR/Rulesfile:3:5: error: module setting \'meta_wrapper:\' is not supported by rulekit\n        meta_wrapper: "v1/x"\n        ^\n  hint: a module takes snakefile:, config:, prefix: and skip_validation:',
+        'DIR/Rulesfile:3:5: error: module setting \'meta_wrapper:\' is not supported by rulekit\n        meta_wrapper: "v1/x"\n        ^\n  hint: a module takes snakefile:, config:, prefix:, replace_prefix: and skip_validation:',
         id='module_unsupported_setting',
     ),
     pytest.param(

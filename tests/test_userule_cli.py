@@ -152,3 +152,34 @@ def test_use_rule_errors_through_the_cli(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert res.stderr.startswith(
         "Snakefile:5:5: error: 'use rule ... with:' cannot replace the rule's body 'run:'\n")
+
+
+def test_module_replace_prefix_ruleorder_localrules_constraints(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "Snakefile": """\
+            module m:
+                snakefile: "m/Snakefile"
+                replace_prefix: {"results/": "results/m/"}
+            use rule * from m as m_*
+            """,
+        "m/Snakefile": """\
+            wildcard_constraints:
+                n="[0-9]+"
+            localrules: all
+            ruleorder: special > generic
+
+            rule all:
+                input: "results/1.txt", "results/x.txt"
+
+            rule special:
+                output: "results/{n}.txt"
+                shell: "echo special {wildcards.n} > {output}"
+
+            rule generic:
+                output: "results/{name}.txt"
+                shell: "echo generic {wildcards.name} > {output}"
+            """})
+    run_ok(tmp_path, "-f", "Snakefile")
+    assert (tmp_path / "results/m/1.txt").read_text() == "special 1\n"
+    assert (tmp_path / "results/m/x.txt").read_text() == "generic x\n"
+    nothing_to_do(tmp_path, "-f", "Snakefile")

@@ -189,8 +189,9 @@ def repeat(path: Any, times: int) -> Any:
 
 
 def local(path: Any) -> Any:
-    """Snakemake's marker for a path outside remote storage: every path is local here."""
-    return path
+    """Snakemake's marker for a path outside remote storage (every path is local here)
+    that a module's `prefix:` must not move."""
+    return flag(path, "local")
 
 
 def _unsupported(name: str, hint: str) -> Callable[..., Any]:

@@ -44,7 +44,7 @@ _HEADER = re.compile(
     rf"(?:\s+exclude\s+(?P<exclude>{_NAMES}))?"
     r"(?:\s+as\s+(?P<alias>[A-Za-z_*][\w*]*))?\s*$")
 # What a module statement may set; the rest of Snakemake's are named in an error.
-_MODULE_KEYS = ("snakefile", "config", "prefix", "skip_validation")
+_MODULE_KEYS = ("snakefile", "config", "prefix", "replace_prefix", "skip_validation")
 _BODIES = ("run", "shell", "script")
 
 
@@ -55,6 +55,7 @@ class LoadedModule:
     name: str
     workflow: Workflow
     prefix: str | None = None
+    replace_prefix: dict[str, str] = field(default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)   # module rule -> used name
 
 
@@ -64,8 +65,8 @@ def declare_module(loader: _Loader, decl: ModuleDecl) -> None:
     for d in decl.directives:
         if d.name not in _MODULE_KEYS:
             raise WorkflowError(f"module setting '{d.name}:' is not supported by rulekit",
-                                d.span, hint="a module takes snakefile:, config:, prefix: "
-                                             "and skip_validation:")
+                                d.span, hint="a module takes snakefile:, config:, prefix:, "
+                                             "replace_prefix: and skip_validation:")
         settings[d.name] = d
     if "snakefile" not in settings:
         raise LoadError(f"module {decl.name} needs 'snakefile:'", decl.span)
@@ -98,6 +99,16 @@ def declare_module(loader: _Loader, decl: ModuleDecl) -> None:
     prefix = None
     if "prefix" in settings:
         prefix = _single_str(loader, "prefix", settings["prefix"].value)
+    replace: dict[str, str] = {}
+    if "replace_prefix" in settings:
+        args, kwargs = loader.eval_value(settings["replace_prefix"].value)
+        mapping = args[0] if len(args) == 1 and not kwargs else None
+        if not isinstance(mapping, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+            raise LoadError("a module's replace_prefix: must map path prefixes to their "
+                            "replacements ({\"results/\": \"results/m/\"})",
+                            settings["replace_prefix"].value.span)
+        replace = dict(mapping)
     if sub.basedir not in sys.path:
         sys.path.insert(0, sub.basedir)
     child = type(loader)(sub, {})
@@ -106,7 +117,7 @@ def declare_module(loader: _Loader, decl: ModuleDecl) -> None:
     child.load_file(target)
     check_rule_texts(sub.rules.values(), sub.namespace)
     main.files.extend(p for p in sub.files if p not in main.files)
-    loader.modules[decl.name] = LoadedModule(decl.name, sub, prefix)
+    loader.modules[decl.name] = LoadedModule(decl.name, sub, prefix, replace)
     loader.ns[decl.name] = types.SimpleNamespace(**{
         k: v for k, v in sub.namespace.items() if not k.startswith("__")})
 
@@ -159,10 +170,15 @@ def use_rule(loader: _Loader, use: UseRule) -> None:
         if module is not None:
             rule.home = rule.home or module.workflow
             module.renamed.update(renamed)
-            _rewire(rule, module.prefix, module.renamed)
+            # the module's global wildcard_constraints: still apply (the rule's own win)
+            rule.wildcard_constraints = {**module.workflow.wildcard_constraints,
+                                         **rule.wildcard_constraints}
+            _rewire(rule, module, module.renamed)
         _override(loader, rule, use.directives)
         loader.check_wildcards(rule)
         _register(loader, rule, use.span, names == "*")
+    if module is not None:
+        _carry_statements(loader, module)
 
 
 def _derive(base: Rule, name: str, span: Span, index: int) -> Rule:
@@ -208,7 +224,7 @@ def _merge_params(old: list[tuple[str | None, Any]], new: list[tuple[str | None,
     return [(None, v) for v in positional] + list(named.items())
 
 
-def _rewire(rule: Rule, prefix: str | None, rename: dict[str, str]) -> None:
+def _rewire(rule: Rule, module: LoadedModule, rename: dict[str, str]) -> None:
     """A module rule's paths in the using workflow: relative input/output/log/benchmark
     paths move under the module's `prefix:`, and `rules.x.output` items name x's new name."""
     def move(path: Any) -> Any:
@@ -217,8 +233,13 @@ def _rewire(rule: Rule, prefix: str | None, rename: dict[str, str]) -> None:
         if not isinstance(path, str):
             return path         # input functions: their results are not moved
         text = str(path)
-        if prefix and not os.path.isabs(text):
-            text = os.path.join(prefix, text)
+        if not os.path.isabs(text) and "local" not in getattr(path, "flags", ()):
+            for old, new in module.replace_prefix.items():
+                if text.startswith(old):
+                    text = new + text[len(old):]
+                    break
+            if module.prefix:
+                text = os.path.join(module.prefix, text)
         flags = getattr(path, "flags", None)
         if flags is None:
             return text
@@ -232,6 +253,17 @@ def _rewire(rule: Rule, prefix: str | None, rename: dict[str, str]) -> None:
     rule.log = [move(p) for p in rule.log]
     if rule.benchmark:
         rule.benchmark = move(rule.benchmark)
+
+
+def _carry_statements(loader: _Loader, module: LoadedModule) -> None:
+    """The module's `localrules:` and `ruleorder:` apply to its used rules, renamed."""
+    wf, names = loader.wf, module.renamed
+    wf.localrules.update(names[n] for n in module.workflow.localrules if n in names)
+    for chain in module.workflow.ruleorder:
+        if all(n in names for n in chain):
+            renamed = [names[n] for n in chain]
+            if renamed not in wf.ruleorder:
+                wf.ruleorder.append(renamed)
 
 
 def _register(loader: _Loader, rule: Rule, span: Span, star: bool) -> None:
