@@ -183,3 +183,29 @@ def test_module_replace_prefix_ruleorder_localrules_constraints(tmp_path: Path) 
     assert (tmp_path / "results/m/1.txt").read_text() == "special 1\n"
     assert (tmp_path / "results/m/x.txt").read_text() == "generic x\n"
     nothing_to_do(tmp_path, "-f", "Snakefile")
+
+
+def test_checkpoint_in_a_module(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "Snakefile": 'module m:\n    snakefile: "m/Snakefile"\nuse rule * from m as m_*\n',
+        "m/Snakefile": """\
+            rule all:
+                input: "agg.txt"
+
+            checkpoint split:
+                output: directory("parts")
+                shell: "mkdir -p {output}; echo 1 > {output}/a.txt; echo 2 > {output}/b.txt"
+
+            def parts(wildcards):
+                out = checkpoints.split.get().output[0]
+                return expand("parts/{p}.txt", p=glob_wildcards(out + "/{p}.txt").p)
+
+            rule agg:
+                input: parts
+                output: "agg.txt"
+                shell: "cat {input} > {output}"
+            """})
+    res = run_ok(tmp_path, "-f", "Snakefile")
+    assert "m_split" in res.stdout and "m_agg" in res.stdout
+    assert (tmp_path / "agg.txt").read_text() == "1\n2\n"
+    nothing_to_do(tmp_path, "-f", "Snakefile")

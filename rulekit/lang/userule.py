@@ -74,7 +74,7 @@ def declare_module(loader: _Loader, decl: ModuleDecl) -> None:
         raise LoadError(f"module {decl.name} is declared twice", decl.span)
     value = settings["snakefile"].value
     path = _single_str(loader, "snakefile", value)
-    if "://" in path or not isinstance(path, str):
+    if "://" in path:
         raise WorkflowError("a module's snakefile: must be a local path (URLs and code "
                             "hosting providers are not supported by rulekit)", value.span)
     target = os.path.normpath(os.path.join(os.path.dirname(decl.span.path), path))
@@ -84,6 +84,7 @@ def declare_module(loader: _Loader, decl: ModuleDecl) -> None:
     main = loader.wf
     sub = Workflow(path=target, basedir=os.path.dirname(target), workdir=main.workdir)
     sub.cores = main.cores
+    sub.checkpoint_state = main.checkpoint_state   # the planner updates the main one
     sub.namespace = make_namespace(sub)
     own_config = "config" in settings
     if own_config:
