@@ -9,7 +9,16 @@ import pytest
 from rulekit.core.errors import RulesSyntaxError
 from rulekit.core.source import Span
 from rulekit.lang.parser import parse
-from rulekit.lang.syntax import Directive, Keyword, Module, PyChunk, RuleDecl, Value
+from rulekit.lang.syntax import (
+    Directive,
+    Keyword,
+    Module,
+    ModuleDecl,
+    PyChunk,
+    RuleDecl,
+    UseRule,
+    Value,
+)
 
 P = "parser_test.rules"  # a name no other test uses: parse() registers its text
 
@@ -230,6 +239,25 @@ def test_directive_values_continue_on_deeper_lines() -> None:
     assert directives(c.rules[0])["output"].value.text == "'c',\n          'd'"
 
 
+def test_use_rule_and_module_statements() -> None:
+    text = ("use = 1\nmodule = 2\n"
+            "module m:\n    snakefile: 'm.smk'\n    config: config['m']\n"
+            "use rule * from m exclude a, b as m_*\n"
+            "use rule x from m as y with:\n    output: 'o',\n        'p'\n    threads: 2\n"
+            "use rule y as z\n")
+    m = parse(text, P)
+    assert m.items[0] == PyChunk("use = 1\nmodule = 2\n", Span(P, 1, 1))
+    mod = m.items[1]
+    assert isinstance(mod, ModuleDecl) and mod.name == "m" and mod.span == Span(P, 3, 1)
+    assert [d.name for d in mod.directives] == ["snakefile", "config"]
+    star, with_, plain = m.items[2:]
+    assert star == UseRule("rule * from m exclude a, b as m_*", Span(P, 6, 1), Span(P, 6, 5))
+    assert isinstance(with_, UseRule) and with_.header == "rule x from m as y"
+    assert [(d.name, d.value.text) for d in with_.directives] == [
+        ("output", "'o',\n        'p'"), ("threads", "2")]
+    assert plain == UseRule("rule y as z", Span(P, 11, 1), Span(P, 11, 5))
+
+
 # Each bad input and the exact text the user sees.
 ERRORS = [
     ("rule a\n    input: 'x'\n",
@@ -254,6 +282,15 @@ ERRORS = [
     ("x = f(1,\n  2)\nrule a:\n    output: 'x'\n        \n    shell: 'a'\n  'b'\n",
      'R:7:3: error: unindent does not match any outer indentation level\n'
      "      'b'\n      ^"),
+    ("use rule a as b with:\nx = 1\n",
+     "R:2:1: error: expected an indented block of the directives to replace after 'with:'\n"
+     "    x = 1\n    ^"),
+    ("use rule a as b with: threads: 1\n",
+     "R:1:23: error: unexpected 'threads' after 'with:'; expected the directives to replace "
+     "on the indented lines below\n"
+     "    use rule a as b with: threads: 1\n                          ^"),
+    ("module m\n",
+     "R:1:9: error: expected ':' after 'module m'\n    module m\n            ^"),
     # Only directive values continue: a Python line does not.
     ("if x: y = 1\n    z = 2\n",
      'R:2:5: error: unexpected indent\n'
