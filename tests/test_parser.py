@@ -256,6 +256,10 @@ def test_use_rule_and_module_statements() -> None:
     assert [(d.name, d.value.text) for d in with_.directives] == [
         ("output", "'o',\n        'p'"), ("threads", "2")]
     assert plain == UseRule("rule y as z", Span(P, 11, 1), Span(P, 11, 5))
+    # `*` and the names after it lex as one token: `with` is still found
+    star_with = parse("use rule a from m as m_* with:\n    threads: 2\n", P).items[0]
+    assert isinstance(star_with, UseRule) and star_with.header == "rule a from m as m_*"
+    assert [d.name for d in star_with.directives] == ["threads"]
 
 
 # Each bad input and the exact text the user sees.

@@ -209,3 +209,32 @@ def test_checkpoint_in_a_module(tmp_path: Path) -> None:
     assert "m_split" in res.stdout and "m_agg" in res.stdout
     assert (tmp_path / "agg.txt").read_text() == "1\n2\n"
     nothing_to_do(tmp_path, "-f", "Snakefile")
+
+
+def test_star_alias_with_block_and_expand_of_rules_output(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "Snakefile": """\
+            module m:
+                snakefile: "m/Snakefile"
+                replace_prefix: {"out/": "out/m/"}
+            use rule * from m as m_*
+            use rule make from m as m_* with:
+                params: word="changed"
+            rule all:
+                input: "out/m/joined.txt"
+            """,
+        "m/Snakefile": """\
+            rule make:
+                output: temp("out/parts/{n}.txt")
+                params: word="orig"
+                shell: "echo {params.word} {wildcards.n} > {output}"
+
+            rule join:
+                input: expand(rules.make.output, n=[1, 2])
+                output: "out/joined.txt"
+                shell: "cat {input} > {output}"
+            """})
+    run_ok(tmp_path, "-f", "Snakefile", "all")
+    assert (tmp_path / "out/m/joined.txt").read_text() == "changed 1\nchanged 2\n"
+    assert not (tmp_path / "out/m/parts/1.txt").exists()       # temp() kept its meaning
+    nothing_to_do(tmp_path, "-f", "Snakefile", "all")

@@ -149,6 +149,10 @@ def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool =
     patterns = [pattern] if isinstance(pattern, str) else [os.fspath(p) for p in pattern]
     for pat in patterns:
         flags = sorted(getattr(pat, "flags", ()))
+        # `expand(rules.a.output, ...)`: items of rules.NAME carry the producer's "rule:NAME"
+        # mark and its output flags, which Snakemake's rules.NAME strips: plain paths here.
+        if any(f.startswith("rule:") for f in flags):
+            flags = []
         if flags:  # expand() returns plain strings: the flag would be dropped silently
             raise WorkflowError(
                 f"{flags[0]}() inside expand() would be lost: expand() makes plain paths",

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import keyword
 import os
+import re
 import sys
 from collections.abc import Iterator
 from importlib import resources
@@ -67,6 +68,22 @@ def _starts_rule(nxt: Token | None) -> bool:
     if nxt.type in ("COLON", "STRING"):
         return True
     return nxt.type == "OTHER" and nxt.value[0] not in _OPERATOR_START   # `rule 1abc:`
+
+
+_ENDS_WITH_WITH = re.compile(r"\s+with$")
+
+
+def _split_with(tok: Token) -> tuple[Token, Token]:
+    """`* with` (one OTHER token) -> OTHER `*` and WITH `with`, positions kept."""
+    cut = _ENDS_WITH_WITH.search(tok.value)
+    assert cut is not None
+    head_text = tok.value[:cut.start()]
+    at = len(tok.value) - 4
+    head = Token("OTHER", head_text, tok.start_pos, tok.line, tok.column, tok.line,
+                 (tok.column or 0) + len(head_text), (tok.start_pos or 0) + len(head_text))
+    with_ = Token("WITH", "with", (tok.start_pos or 0) + at, tok.line, (tok.column or 0) + at,
+                  tok.end_line, tok.end_column, tok.end_pos)
+    return head, with_
 
 
 def _inline_value(heads: list[str], bodies: list[int], depth: int) -> bool:
@@ -154,9 +171,13 @@ class RuleIndenter(Indenter):
                 raise SyntaxProblem("unterminated string literal", tok.line, tok.column)
             elif line_start and type_ == "NAME":
                 tok = self._retype(tok, nxt, len(levels) - 1)
-            elif heads[:1] == ["USE"] and tok.value == "with" and nxt is not None \
-                    and nxt.type == "COLON":
-                tok = Token.new_borrow_pos("WITH", tok.value, tok)
+            elif heads[:1] == ["USE"] and nxt is not None and nxt.type == "COLON":
+                if tok.value == "with":
+                    tok = Token.new_borrow_pos("WITH", tok.value, tok)
+                elif type_ == "OTHER" and _ENDS_WITH_WITH.search(tok.value):
+                    # `as m_* with:`: OTHER ran on over the names after the `*`
+                    head, tok = _split_with(tok)
+                    yield head
             if len(heads) < 6:
                 heads.append(tok.type)
                 if cont is None and _inline_value(heads, bodies, len(levels)):
