@@ -22,7 +22,29 @@ __all__ = ["IOPath", "IOList", "io_list", "fspaths"]
 _MB = 1024 * 1024
 
 
-class IOPath(str):
+class _SizeUnits:
+    """`.size_kb`, `.size_mb`, `.size_gb` from `.size` (bytes), as Snakemake's paths have."""
+
+    __slots__ = ()
+
+    @property
+    def size(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def size_mb(self) -> float:
+        return self.size / _MB
+
+    @property
+    def size_gb(self) -> float:
+        return self.size / _MB / 1024
+
+    @property
+    def size_kb(self) -> float:
+        return self.size / 1024
+
+
+class IOPath(_SizeUnits, str):
     """A job path with `.exists()`, `.open()`, `.size`, `.size_mb`, `.size_gb`, `.mtime`."""
 
     flags: frozenset[str]
@@ -55,18 +77,6 @@ class IOPath(str):
             return 0
 
     @property
-    def size_mb(self) -> float:
-        return self.size / _MB
-
-    @property
-    def size_gb(self) -> float:
-        return self.size / _MB / 1024
-
-    @property
-    def size_kb(self) -> float:
-        return self.size / 1024
-
-    @property
     def mtime(self) -> float:
         """Modification time of the file itself (a symlink's own time), seconds."""
         return os.lstat(self).st_mtime
@@ -85,7 +95,7 @@ def _rebuild(value: str, flags: tuple[str, ...]) -> IOPath:
     return obj
 
 
-class IOList(NamedList):
+class IOList(_SizeUnits, NamedList):
     """A NamedList of IOPaths; `.size`, `.size_mb`, `.size_gb` total every file."""
 
     __slots__ = ()
@@ -93,18 +103,6 @@ class IOList(NamedList):
     @property
     def size(self) -> int:
         return sum(p.size for p in self if isinstance(p, IOPath))
-
-    @property
-    def size_mb(self) -> float:
-        return self.size / _MB
-
-    @property
-    def size_gb(self) -> float:
-        return self.size / _MB / 1024
-
-    @property
-    def size_kb(self) -> float:
-        return self.size / 1024
 
     def _get(self, name: str) -> Any:
         where = self._names[name]
