@@ -56,6 +56,26 @@ rule after:
 """
 
 
+@pytest.fixture(autouse=True)
+def _no_job_outlives_its_test(tmp_path: Path):
+    """A test that fails midway must not leave its waiting job behind (a stray loop would
+    load the machine for the rest of the suite): release it and kill what is left."""
+    yield
+    (tmp_path / "release").touch()
+    pidfile = tmp_path / "jobpid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        if os.readlink(f"/proc/{pid}/cwd") != str(tmp_path):
+            return   # gone, or the pid now belongs to someone else
+    except (OSError, ValueError):
+        return
+    for kill, target in ((os.killpg, pid), (os.kill, pid)):
+        try:
+            kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def _alive(pid: int) -> bool:
     """True for a live process (a zombie waiting for its parent counts as dead)."""
     try:
