@@ -2,7 +2,7 @@
 
 Every rulekit CLI process (in-process CliRunner or a subprocess, foreground or background)
 appends its traceback to $RULEKIT_INTERNAL_ERROR_LOG when it would print "internal error in
-rulekit" (rulekit.ui.cli._record_internal_error). The variable is set once for the session, so
+rulekit" (rulekit.ui.clisupport._record_internal_error). The variable is set once for the session, so
 child processes inherit it; after each test the log must not have grown. Tests that provoke
 an internal error on purpose carry `@pytest.mark.internal_error_expected`.
 """

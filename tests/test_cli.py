@@ -109,7 +109,7 @@ def test_parse_config_items_as_snakemake_does():
 
 @pytest.mark.internal_error_expected
 def test_internal_error_is_one_line_without_traceback(tmp_path, monkeypatch):
-    import rulekit.ui.cli as cli_module
+    import rulekit.ui.clisupport as cli_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
@@ -131,9 +131,9 @@ def test_internal_error_guard_sees_subprocesses(tmp_path, monkeypatch):
     log = tmp_path / "internal.log"
     env = {**os.environ, "RULEKIT_INTERNAL_ERROR_LOG": str(log)}
     env.pop("RULEKIT_DEBUG", None)
-    code = ("import rulekit.ui.cli as c\n"
+    code = ("import rulekit.ui.cli as c, rulekit.ui.clisupport as s\n"
             "def broken(*a, **k): raise RuntimeError('simulated bug')\n"
-            "c.find_rule_file = broken\n"
+            "s.find_rule_file = broken\n"
             "c.cli(['check', '-d', '.'])\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True)

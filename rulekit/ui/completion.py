@@ -18,7 +18,7 @@ __all__ = ["complete_targets", "complete_rules"]
 
 
 def _quietly_load(ctx: click.Context) -> Any:
-    from .cli import load_from_options
+    from .clisupport import load_from_options
 
     params = ctx.params
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
