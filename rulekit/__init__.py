@@ -13,6 +13,7 @@ from .core.errors import (  # noqa: F401 - public names
     RulekitError,
     WorkflowError,
 )
+from .core.shellhook import set_shell_runner
 
 # load, Workflow, summary, Plan and PlannedJob are imported on first use (see __getattr__):
 # `import rulekit` for the CLI's sake must not pull in the planner.
@@ -24,6 +25,17 @@ __all__ = [
     "load", "summary", "Workflow", "Plan", "PlannedJob", "RunResult", "JobResult",
     "RulekitError", "WorkflowError", "JobFailedError", "LockError", "__version__",
 ]
+
+
+def _run_shell(workflow: object, text: str, *, read: bool = False,
+               iterable: bool = False) -> object:
+    # shell() in rule files: the language formats, the execution layer runs (imported on use)
+    from .execution.shellrun import run_shell
+
+    return run_shell(workflow, text, read=read, iterable=iterable)
+
+
+set_shell_runner(_run_shell)
 
 
 def __getattr__(name: str) -> object:

@@ -11,8 +11,8 @@ from rulekit.core.errors import AmbiguousRuleError, CycleError, MissingInputErro
 from rulekit.core.model import AnnotatedPath, IncompleteCheckpoint, Rule, Unpack, Workflow
 from rulekit.core.patterns import Pattern
 from rulekit.core.source import Span
-from rulekit.planning.dag import build_dag
 from rulekit.planning.fs import FileSystem
+from rulekit.planning.resolve import build_dag
 
 T0 = 1_700_000_000 * 10**9  # ns
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from rulekit.core.shellfmt import shell_argv
 from rulekit.execution.directexec import DirectExec, split_simple
+from rulekit.execution.shellrun import shell_argv
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None or sys.platform == "win32",
                                 reason="needs bash")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from test_dag import chain_wf, touch
 
-from rulekit.planning.dag import build_dag
 from rulekit.planning.fs import FileSystem
 from rulekit.planning.plan import make_plan
+from rulekit.planning.resolve import build_dag
 from rulekit.ui.graphviz import render_graph
 
 

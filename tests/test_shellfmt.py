@@ -9,8 +9,8 @@ from rulekit.core.shellfmt import (
     format_command,
     format_message,
     job_names,
-    shell_argv,
 )
+from rulekit.execution.shellrun import shell_argv
 
 
 def names(**over):

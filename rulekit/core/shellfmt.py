@@ -1,4 +1,5 @@
-"""Formatting shell commands (and `message:` texts) for a job, and the shell that runs them.
+"""Formatting shell commands (and `message:` texts) for a job; running them is
+rulekit/execution/shellrun.py.
 
 `{input}`, `{input.name}`, `{input[0]}`, `{output}`, `{log}`, `{benchmark}` and wildcard values
 are shell-quoted one path at a time (a list of several paths becomes several quoted words), so
@@ -18,12 +19,8 @@ from __future__ import annotations
 
 import _string  # type: ignore[import-not-found]  # CPython's str.format field parser
 import functools
-import os
 import shlex
-import shutil
 import string
-import subprocess
-import tempfile
 from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
@@ -31,8 +28,8 @@ from typing import Any
 from .model import NamedList, Wildcards
 
 __all__ = [
-    "QUOTED_NAMES", "ShellFormatError", "ShellCommandError", "format_command", "format_message",
-    "job_names", "shell_argv", "run_shell_from_frame", "quote_value", "mentions",
+    "QUOTED_NAMES", "ShellFormatError", "format_command", "format_message", "format_shell_call",
+    "job_names", "quote_value", "mentions",
 ]
 
 #: Names whose values are paths or wildcard values: quoted unless `:u`.
@@ -41,15 +38,6 @@ QUOTED_NAMES = frozenset({"input", "output", "log", "benchmark", "wildcards"})
 
 class ShellFormatError(ValueError):
     """A `{...}` field of a command cannot be filled; the message names the rule and field."""
-
-
-class ShellCommandError(RuntimeError):
-    """A `shell()` call inside a `run:` body exited with a non-zero status."""
-
-    def __init__(self, command: str, returncode: int) -> None:
-        super().__init__(f"shell command exited with status {returncode}: {command}")
-        self.command = command
-        self.returncode = returncode
 
 
 def quote_value(value: Any) -> str:
@@ -211,50 +199,7 @@ def format_message(template: str, names: Mapping[str, Any], rule: str,
     return _format(template, names, f"rule {rule}: message", False)
 
 
-def shell_argv(command: str, executable: str = "bash", prefix: str = "",
-               suffix: str = "") -> list[str]:
-    """The argv running `command`: bash gets `-euo pipefail`; another shell just `-c`."""
-    text = f"{prefix}{command}{suffix}"
-    exe = _which(executable)
-    strict = ["-euo", "pipefail"] if os.path.basename(exe) in ("bash", "zsh") else []
-    if len(text.encode()) > _MAX_ARG:
-        # Linux refuses one argv string over 128 KiB (E2BIG), e.g. `touch {output}` with
-        # 10^4 paths: hand such a command over in a script file that removes itself.
-        # In the working directory's .rulekit/ (cwd here), which Dask workers share.
-        folder = os.path.abspath(os.path.join(".rulekit", "tmp"))
-        os.makedirs(folder, exist_ok=True)
-        fd, path = tempfile.mkstemp(prefix="cmd-", suffix=".sh", dir=folder)
-        with os.fdopen(fd, "w") as fh:
-            fh.write('rm -f -- "$0"\n' + text + "\n")
-        return [exe, *strict, path]
-    return [exe, *strict, "-c", text]
-
-
-_MAX_ARG = 100_000
-
-
-@functools.lru_cache(maxsize=16)
-def _which(executable: str) -> str:
-    return shutil.which(executable) or executable
-
-
-def run_shell_from_frame(workflow: Any, command: str, names: Mapping[str, Any], *,
-                         read: bool = False, iterable: bool = False) -> Any:
-    """`shell("...")` inside a `run:` body: format from the body's names and run it.
-
-    Runs in the caller's process group (a worker's own group), so terminating the worker's
-    group also stops the command. As in Snakemake, `read=True` returns the command's
-    standard output as text and `iterable=True` returns its lines (without newlines).
-    """
+def format_shell_call(command: str, names: Mapping[str, Any]) -> str:
+    """A `shell("...")` command inside a `run:` body, filled from the body's own names."""
     rule = str(names.get("rule", "?"))
-    text = _format(command, names, f"rule {rule}: shell() command", True)
-    argv = shell_argv(text, workflow.shell_executable, workflow.shell_prefix,
-                      workflow.shell_suffix)
-    capture = subprocess.PIPE if (read or iterable) else None
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=capture)
-    if proc.returncode != 0:
-        raise ShellCommandError(text, proc.returncode)
-    if capture is None:
-        return None
-    out = proc.stdout.decode("utf-8", "replace")
-    return iter(out.splitlines()) if iterable else out
+    return _format(command, names, f"rule {rule}: shell() command", True)

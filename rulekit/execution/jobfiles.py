@@ -7,25 +7,23 @@ checked (a `directory()` output must be a folder), `protected()` outputs made re
 interruption: outputs removed. `temp()` outputs are removed by the scheduler through
 `remove_paths` once no pending job needs them.
 
-Also the two small driver-side helpers the scheduler needs around a job: the failure text
-(reason, captured output, log tails) and the SIGINT/SIGTERM handler.
+Also the driver-side helpers the scheduler needs around a job: its command and message,
+the Task sent to a runner, and the failure text (reason, captured output, log tails).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import stat
-import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from ..core.model import Job, Workflow, has_flag
-from ..core.shellfmt import format_command, format_message, job_names, mentions, shell_argv
+from ..core.shellfmt import format_command, format_message, job_names, mentions
 from .base import Outcome, Task
+from .shellrun import shell_argv
 
-__all__ = ["FileOps", "remove_paths", "prune_empty_folders", "failure_text", "install_signals", "format_job",
+__all__ = ["FileOps", "remove_paths", "prune_empty_folders", "failure_text", "format_job",
            "make_task"]
 
 
@@ -189,28 +187,6 @@ def failure_text(job: Job, outcome: Outcome, command: str | None = None) -> str:
         if text.strip():
             parts.append(f"log {path} (last lines):\n" + _tail(text))
     return "\n".join(parts)
-
-
-def install_signals(target: Any, wfd: int) -> Callable[[], None]:
-    """On SIGINT/SIGTERM set `target.signalled` and wake the scheduler through `wfd`.
-    Returns the function restoring the previous handlers. Main thread only."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum: int, frame: Any) -> None:
-        target.signalled = signum
-        try:
-            os.write(wfd, b"x")
-        except OSError:
-            pass
-
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-
-    def restore() -> None:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-    return restore
 
 
 def format_job(wf: Workflow, job: Job, threads: int) -> tuple[str | None, str | None]:

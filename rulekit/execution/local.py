@@ -31,10 +31,10 @@ from .base import (
     default_cores,
     interrupted_text,
 )
-from .jobfiles import FileOps, failure_text, format_job, install_signals, make_task
+from .jobfiles import FileOps, failure_text, format_job, make_task
 from .limits import check_limits, demand, over_limit
-from .stopping import Stopping
-from .temps import remove_temp_files
+from .stopping import Stopping, install_signals
+from .tempfiles import TempFiles
 
 __all__ = ["execute", "Scheduler"]
 
@@ -83,7 +83,7 @@ class _Batch:
         self.left = left
 
 
-class Scheduler(Stopping):
+class Scheduler(Stopping, TempFiles):
     def __init__(self, workflow: Workflow, options: ExecOptions) -> None:
         self.wf = workflow
         self.opts = options
@@ -494,33 +494,6 @@ class Scheduler(Stopping):
         self._release_children(js)
         self._temps_read(js)
         return True
-
-    # -- temp() files ----------------------------------------------------------------------
-
-    def _temps_read(self, js: _JS) -> None:
-        """`js` is done with its temp() inputs; one no other job of the run reads is due
-        for removal (by `_remove_temps`, after the finished jobs have been recorded)."""
-        for path in js.temp_inputs:
-            left = self.temp_users[path] - 1
-            self.temp_users[path] = left
-            if left == 0:
-                self.temps_due.append(path)
-
-    def _remove_temps(self, final: bool = False) -> None:
-        """Delete due temp() files, once the store has recorded the jobs that read them
-        (their records must list them). While a checkpoint of this run has still to finish,
-        they stay: the re-plan after it may add jobs that read them. At the end of the run
-        (`final`) every due file goes."""
-        if not self.temps_due:
-            return
-        if not final and self.checkpoints:
-            self.checkpoints = [js for js in self.checkpoints
-                                if js.status not in ("done", "failed", "cancelled")]
-            if self.checkpoints:
-                return
-        due, self.temps_due = self.temps_due, []
-        free = list(dict.fromkeys(p for p in due if self.temp_users.get(p) == 0))
-        remove_temp_files(self.wf.workdir, free, self.reporter.warn)
 
     def _recheck(self, finished: list[JobResult]) -> None:
         now = time.time()

@@ -1,5 +1,6 @@
 """How a scheduler gives up on jobs: a failure (retry, or remove outputs and maybe stop the
-run) and an interruption (stop everything running, keep what finished).
+run) and an interruption (stop everything running, keep what finished), and the
+SIGINT/SIGTERM handler that starts an interruption (`install_signals`).
 
 Removing a failed or stopped job's outputs never raises: an output that cannot be removed
 (a read-only folder, ...) is reported and stays marked incomplete, and the run goes on along
@@ -8,14 +9,18 @@ its normal failure path.
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..core.model import Job
 from .base import ExecOptions, JobResult, Outcome
 from .jobfiles import FileOps
 
-__all__ = ["Stopping"]
+__all__ = ["Stopping", "install_signals"]
 
 
 class Stopping:
@@ -98,3 +103,25 @@ class Stopping:
         self.checking.clear()
         if self.opts.observer is not None and (finished or cancelled):
             self.opts.observer.jobs_finished(finished + cancelled)
+
+
+def install_signals(target: Any, wfd: int) -> Callable[[], None]:
+    """On SIGINT/SIGTERM set `target.signalled` and wake the scheduler through `wfd`.
+    Returns the function restoring the previous handlers. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        target.signalled = signum
+        try:
+            os.write(wfd, b"x")
+        except OSError:
+            pass
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+    return restore

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core.model import Job, has_flag
 from .base import JobResult, RunResult
-from .temps import remove_temp_files
+from .tempfiles import remove_temp_files
 
 __all__ = ["touch_jobs", "delete_temp_outputs"]
 

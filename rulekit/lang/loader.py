@@ -21,14 +21,14 @@ from typing import Any
 from ..core import hashing
 from ..core.errors import LoadError, RulesSyntaxError, WorkflowError
 from ..core.iopaths import fspaths
-from ..core.model import Body, Rule, Unpack, Workflow
-from ..core.patterns import Pattern, WildcardError, wildcard_names
-from ..core.reportmark import report_mark
+from ..core.model import Body, Rule, Workflow
+from ..core.patterns import Pattern
 from ..core.source import Span, compile_block, compile_value, register_source, source_line
 from . import nested, usererrors, userule
 from .configfile import deep_merge, read_config
 from .namespace import make_namespace, register_rule
 from .parser import parse
+from .rulepaths import check_rule_paths, no_nul
 from .scriptlang import check_script_language
 from .shellcheck import check_rule_texts
 from .smkhelpers import NamedPaths
@@ -247,7 +247,7 @@ class _Loader:
             self.wf.wildcard_constraints.update(_constraints(kwargs, args, kw.value.span))
             return
         path = _single_str(name, args, kwargs, kw.value.span)
-        _no_nul(name, path, kw.value.span)
+        no_nul(name, path, kw.value.span)
         if name == "include":
             target = os.path.normpath(os.path.join(os.path.dirname(kw.span.path), path))
             if not os.path.isfile(target):
@@ -334,7 +334,7 @@ class _Loader:
         for key in BODIES:
             if key in directives:
                 rule.body = self.make_body(rule, key, directives[key].value, scope)
-        self.check_wildcards(rule)
+        check_rule_paths(rule, self.wf.wildcard_constraints)
         self.rule_spans[name] = decl.name_span
         self.wf.rules[name] = rule
         if rule.localrule:
@@ -414,60 +414,6 @@ class _Loader:
                             facts=[("looked for", script)]) from None
         return Body("script", value.span, text, hashing.code_hash("run", content), script=script)
 
-    def check_wildcards(self, rule: Rule) -> None:
-        constraints = {**self.wf.wildcard_constraints, **rule.wildcard_constraints}
-        out_span = rule.spans.get("output", rule.span)
-        names: set[str] | None = None
-        first = ""
-        seen: set[str] = set()
-        for path in rule.output:
-            if callable(path):
-                raise LoadError("output must be paths, not a function", out_span)
-            if str(path) in seen:
-                raise LoadError(f"output {str(path)!r} is listed twice in rule {rule.name}",
-                                out_span, hint="list each output once")
-            seen.add(str(path))
-            _no_nul("output", path, out_span)
-            try:
-                these = set(wildcard_names(path))
-                rule.output_patterns.append(Pattern(path, constraints))
-            except (WildcardError, Exception) as err:
-                raise LoadError(f"bad output pattern {path!r}: {err}", out_span) from None
-            if names is None:
-                names, first = these, path
-            elif these != names:
-                raise LoadError(
-                    f"all outputs of a rule must carry the same wildcards: {first!r} has "
-                    f"{_fmt_names(names)}, {path!r} has {_fmt_names(these)}", out_span)
-        rule.wildcard_names = frozenset(names or ())
-        checks: list[tuple[str, Any]] = [("input", v) for _, v in rule.input]
-        checks += [("log", v) for v in rule.log]
-        if rule.benchmark:
-            checks.append(("benchmark", rule.benchmark))
-        for key, value in checks:
-            for path in value if isinstance(value, (list, tuple)) else [value]:
-                if not isinstance(path, str):
-                    if key != "input" or not (callable(path) or isinstance(path, Unpack)):
-                        raise LoadError(f"{key} items must be paths, got {type(path).__name__}", rule.spans[key])
-                    continue
-                if report_mark(path) is not None:
-                    raise LoadError(f"report() marks outputs only, not {key}", rule.spans[key])
-                _no_nul(key, path, rule.spans[key])
-                try:
-                    missing = [n for n in wildcard_names(path) if n not in rule.wildcard_names]
-                except WildcardError as err:
-                    raise LoadError(f"bad {key} pattern {path!r}: {err}", rule.spans[key]) from None
-                if missing:
-                    raise LoadError(
-                        f"wildcard {{{missing[0]}}} in {key} {path!r} does not appear in the output",
-                        rule.spans[key],
-                        hint="every wildcard must be determined by the output; use {{ }} for a literal brace")
-
-
-def _no_nul(key: str, path: str, span: Span) -> None:
-    if "\0" in path:   # no file name can hold one: every use of the path would fail
-        raise LoadError(f"{key} {path!r} holds a NUL character", span)
-
 
 def _check_unsupported_statement(path: str, line: int | None) -> None:
     text = source_line(path, line) if line else None
@@ -482,10 +428,6 @@ def _check_unsupported_statement(path: str, line: int | None) -> None:
                             hint=f"write '{what}' at the top level (indentation 0)")
     raise WorkflowError(f"'{what}' is not supported by rulekit", Span(path, line or 1, 1),
                         hint="see docs/snakemake.md for what rulekit supports")
-
-
-def _fmt_names(names: set[str]) -> str:
-    return ", ".join("{" + n + "}" for n in sorted(names)) if names else "none"
 
 
 def _strip_leading_blank(text: str, line: int) -> tuple[str, int]:

@@ -38,6 +38,7 @@ from ..core.model import (
     producer_flag,
 )
 from ..core.patterns import Pattern, expand, glob_wildcards
+from ..core.shellhook import shell_runner
 from .reportcall import make_report
 from .smkhelpers import HELPERS, NamedPaths
 
@@ -199,13 +200,16 @@ class Shell:
 
     def __call__(self, command: str, *, read: bool = False, iterable: bool = False,
                  **extra: Any) -> Any:
-        # Imported here: formatting and running belong to the executor side.
-        from ..core.shellfmt import run_shell_from_frame
+        from ..core.shellfmt import format_shell_call  # (only bodies that call shell())
 
         frame = sys._getframe(1)
         names = {**frame.f_globals, **frame.f_locals, **extra}
-        return run_shell_from_frame(self._workflow, command, names, read=read,
-                                    iterable=iterable)
+        text = format_shell_call(command, names)
+        run = shell_runner()
+        if run is None:
+            raise LoadError("shell() cannot run commands here: no runner is installed "
+                            "(import rulekit, not only rulekit.lang)")
+        return run(self._workflow, text, read=read, iterable=iterable)
 
 
 # False in worker processes (set by the executor), as Snakemake's is_main_process is False

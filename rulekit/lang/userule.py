@@ -28,6 +28,7 @@ from ..core.errors import LoadError, WorkflowError
 from ..core.model import _PRODUCER, AnnotatedPath, Rule, Workflow, producer_flag
 from ..core.source import Span
 from .namespace import make_namespace, register_rule
+from .rulepaths import check_rule_paths
 from .shellcheck import check_rule_texts
 from .syntax import Directive, ModuleDecl, UseRule
 
@@ -176,7 +177,7 @@ def use_rule(loader: _Loader, use: UseRule) -> None:
                                          **rule.wildcard_constraints}
             _rewire(rule, module, module.renamed)
         _override(loader, rule, use.directives)
-        loader.check_wildcards(rule)
+        check_rule_paths(rule, loader.wf.wildcard_constraints)
         _register(loader, rule, use.span, names == "*")
     if module is not None:
         _carry_statements(loader, module)

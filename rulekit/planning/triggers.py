@@ -15,37 +15,33 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..core.jobvalues import TBD
 from ..core.model import Job
 from .fs import FileStat
 from .reasons import CodeChanged, InputChanged, InputSetChanged, ParamsChanged
+from .storeview import RecordView
 
-__all__ = ["recorded_inputs", "changed_inputs", "same_content", "CHECKSUM_MAX_SIZE",
+__all__ = ["RERUN_TRIGGERS", "DEFAULT_TRIGGERS", "recorded_inputs", "changed_inputs", "same_content", "CHECKSUM_MAX_SIZE",
            "params_changed", "input_set_changed", "code_changed", "job_params"]
+
+#: Every rerun trigger, and those a plan uses unless told otherwise.
+RERUN_TRIGGERS = ("mtime", "params", "input", "code", "checksum")
+DEFAULT_TRIGGERS = ("mtime", "params", "input", "code")
 
 #: Inputs up to this size get a content checksum in their record by default (as Snakemake
 #: 9 does), so a touched input with the same bytes never makes a job run again.
 CHECKSUM_MAX_SIZE = 1_000_000
 
-_scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+def recorded_inputs(record: RecordView) -> Sequence[Any]:
+    """The inputs a record holds, as rows [path, mtime_ns, size, (checksum)]: the store
+    decodes its own columns (storeview.RecordView)."""
+    return record.input_rows()
 
 
-def recorded_inputs(record: Any) -> list[Any]:
-    """The inputs a record holds, as rows [path, mtime_ns, size, (checksum)]."""
-    raw = getattr(record, "raw_inputs", None)
-    if raw is None:
-        return list(record.inputs)
-    try:  # json.loads for the store's own compact JSON, minus the wrapper's overhead
-        value, end = _scan_json(raw, 0)
-    except StopIteration:
-        end = -1
-    return value if end == len(raw) else json.loads(raw)
-
-
-def changed_inputs(job: Job, recorded: list[Any], stat: Callable[[str], FileStat | None],
+def changed_inputs(job: Job, recorded: Sequence[Any], stat: Callable[[str], FileStat | None],
                    t_out: int, output: str, root: str | None = None) -> list[InputChanged]:
     """Inputs of `job` whose mtime or size is not what the store recorded for `output`.
 
@@ -122,7 +118,7 @@ def params_changed(job: Job, record: Any) -> list[ParamsChanged]:
             if old.get(name, _ABSENT) != new.get(name, _ABSENT)]
 
 
-def input_set_changed(job: Job, recorded: list[Any]) -> list[InputSetChanged]:
+def input_set_changed(job: Job, recorded: Sequence[Any]) -> list[InputSetChanged]:
     """The set of input paths differs from the recorded one (order alone does not count)."""
     listed = [i[0] for i in recorded]
     current = [str(p) for p in job.input]

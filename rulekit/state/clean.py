@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.model import Workflow, has_flag
-from ..planning.dag import build_dag
 from ..planning.fs import FileSystem
+from ..planning.resolve import build_dag
 
 __all__ = ["clean_targets", "split_unrecorded"]
 

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.errors import RulekitError, UsageError
+from ..core.errors import RulekitError
 from ..core.model import Job, Workflow, has_flag
 from ..planning.fs import FileSystem
 from ..planning.plan import DEFAULT_TRIGGERS, Plan, make_plan
@@ -121,27 +121,16 @@ def summary_rows(workflow: Workflow, store: MetadataStore,
     return rows
 
 
-def _find_rule_file(directory: str) -> str:
-    if os.path.isfile(os.path.join(directory, "Rulesfile")):
-        return os.path.join(directory, "Rulesfile")
-    found = sorted(n for n in os.listdir(directory) if n.endswith(".rules"))
-    if len(found) == 1:
-        return os.path.join(directory, found[0])
-    if not found and os.path.isfile(os.path.join(directory, "Snakefile")):
-        return os.path.join(directory, "Snakefile")
-    raise UsageError(f"no single rule file in {os.path.abspath(directory)}",
-                     facts=[("looked for", "Rulesfile, one *.rules, Snakefile")],
-                     hint="pass file=... to name it")
-
-
 def summary_frame(directory: str | os.PathLike[str] = ".", file: str | None = None) -> Any:
     """`rulekit.summary()`: summary_rows of the workflow in `directory` as a DataFrame."""
     import pandas as pd
 
     from ..lang.loader import load
+    from ..lang.rulefiles import find_rule_file
 
     directory = os.fspath(directory)
-    path = os.path.join(directory, file) if file else _find_rule_file(directory)
+    path = os.path.join(directory, file) if file else find_rule_file(
+        None, directory, option="file=...")
     workflow = load(path)
     with MetadataStore(workflow.workdir) as store:
         rows = summary_rows(workflow, store)

@@ -127,8 +127,8 @@ class Workflow:
     def to_networkx(self, targets: Sequence[str] | str = (), *, rules: bool = False) -> Any:
         """The jobs `targets` need (or their rules) as a networkx DiGraph, whether they
         would run or not; `plan(...).to_networkx()` adds why each job runs."""
-        from ..planning.dag import build_dag
         from ..planning.fs import FileSystem
+        from ..planning.resolve import build_dag
 
         with working_directory(self.model.workdir):
             dag = build_dag(self.model, _targets(targets), FileSystem(self.model.workdir))

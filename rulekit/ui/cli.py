@@ -252,10 +252,8 @@ def summary(file: str | None, directory: str | None, config_items: tuple[str, ..
     if fmt == "json":
         emit(json.dumps({"outputs": rows}, indent=2, default=str))
     elif fmt == "csv":
-        import pandas as pd
-
         text = [{**row, "reasons": "; ".join(row["reasons"])} for row in rows]
-        click.echo(pd.DataFrame(text).to_csv(index=False), nl=False)
+        click.echo(_csv(text), nl=False)
     else:
         headers = ["path", "exists", "rule", "last_run", "status", "reasons"]
         print_table(headers, [[_cell(r.get(h)) for h in headers] for r in rows])
@@ -411,3 +409,20 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV text: a header of the keys, None as an empty field, "\\n" line ends
+    (what pandas' to_csv wrote, without importing pandas)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
+    if names:
+        writer.writeheader()
+    else:
+        out.write("\n")
+    writer.writerows(rows)
+    return out.getvalue()

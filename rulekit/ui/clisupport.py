@@ -16,6 +16,7 @@ import click
 
 from ..core.errors import RulekitError, UsageError
 from ..core.version import rulekit_version
+from ..lang.rulefiles import find_rule_file
 from .cliargs import (
     load_options,
     overrides_from_options,
@@ -32,36 +33,6 @@ if TYPE_CHECKING:
 
 # Each command imports what it needs when it runs (`from . import api` and the like):
 # `rulekit check` then loads no planner, store, executor or YAML parser, and starts fast.
-
-RULE_FILE_NAMES = ("Rulesfile", "Snakefile")
-
-
-def find_rule_file(file: str | None, directory: str | None) -> str:
-    """-f wins; else `Rulesfile`, the only `*.rules`, or `Snakefile` in the folder."""
-    folder = directory or "."
-    if file:
-        path = file if os.path.isabs(file) or directory is None else os.path.join(folder, file)
-        if not os.path.isfile(path) and os.path.isfile(file):
-            path = file
-        if not os.path.isfile(path):
-            raise UsageError(f"rule file not found: {file}")
-        return path
-    if not os.path.isdir(folder):
-        raise UsageError(f"directory not found: {folder}")
-    if os.path.isfile(os.path.join(folder, "Rulesfile")):
-        return os.path.join(folder, "Rulesfile")
-    rules = sorted(n for n in os.listdir(folder) if n.endswith(".rules"))
-    if len(rules) == 1:
-        return os.path.join(folder, rules[0])
-    if len(rules) > 1:
-        raise UsageError(f"several *.rules files in {os.path.abspath(folder)}: {', '.join(rules)}",
-                         hint="choose one with -f FILE")
-    if os.path.isfile(os.path.join(folder, "Snakefile")):
-        return os.path.join(folder, "Snakefile")
-    raise UsageError(f"no rule file in {os.path.abspath(folder)}",
-                     facts=[("looked for", "Rulesfile, *.rules, Snakefile")],
-                     hint="name one with -f FILE")
-
 
 def _record_internal_error(exc: BaseException) -> None:
     """Append the traceback to $RULEKIT_INTERNAL_ERROR_LOG if set: the test suite sets it

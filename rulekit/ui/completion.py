@@ -31,8 +31,8 @@ def _targets(ctx: click.Context) -> list[str]:
     """Rules that can be targets (no wildcards in their outputs), then the files the
     default target's jobs make, then the other fixed outputs of rules."""
     from ..lang.loader import working_directory
-    from ..planning.dag import build_dag
     from ..planning.fs import FileSystem
+    from ..planning.resolve import build_dag
 
     wf = _quietly_load(ctx)
     names = [name for name, rule in wf.rules.items()
