@@ -126,7 +126,7 @@ class Planner:
         check_mtime = "mtime" in self.triggers
         records = self.records
         incomplete = self.incomplete
-        forceall, forcerun, force = self.forceall, self.forcerun, self.force
+        forcing = self.forceall or self.forcerun or self.force
         checksums = "checksum" in self.triggers
         made_temps = self.made_temps
         content = self.content
@@ -139,12 +139,8 @@ class Planner:
             if keep is not None and not keep[jid]:
                 continue
             r: list[Reason] = []
-            if forceall:
-                r.append(Forced("forceall"))
-            elif forcerun and job.rule.name in forcerun:
-                r.append(Forced("forcerun"))
-            elif force and jid in targets:
-                r.append(Forced("force"))
+            if forcing:
+                self._forced(job, targets, r)
             outputs = job.output
             oldest: FileStat | None = None
             oldest_path = ""
@@ -183,30 +179,7 @@ class Planner:
             if judged is not None:   # no record, listed in rulekit.manifest: by content
                 r.extend(judged)
             elif oldest is not None and (check_mtime or use_checksum):
-                newest_path, newest = "", None
-                for inp in job.input:
-                    if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
-                        continue
-                    st = stat(inp)
-                    if st is None:
-                        if inp in behind and behind[inp][0] > oldest.mtime_ns and (
-                                newest is None or behind[inp][0] > newest.mtime_ns):
-                            newest = FileStat(behind[inp][0], 0, False)
-                            newest_path = behind[inp][1]
-                        continue
-                    if st.mtime_ns > oldest.mtime_ns and (
-                            newest is None or st.mtime_ns > newest.mtime_ns):
-                        newest, newest_path = st, inp
-                if newest is not None and record is not None and not use_checksum:
-                    # a touched input whose bytes are what the record says is no change
-                    found = self._newest_changed(job, record, oldest.mtime_ns, behind)
-                    newest_path, newest = found if found is not None else ("", None)
-                if newest is not None:
-                    if use_checksum:
-                        r.extend(self._checksum_reasons(job, record, oldest.mtime_ns))
-                    elif check_mtime:
-                        r.append(InputNewer(str(newest_path), oldest_path, newest.mtime_ns,
-                                            oldest.mtime_ns))
+                self._input_newer(job, record, oldest, oldest_path, use_checksum, behind, r)
             if skipped:
                 self._behind_temp(job, skipped, behind)
                 if record is None and self.triggers & _STORE_TRIGGERS:
@@ -217,20 +190,13 @@ class Planner:
                                 else [])
                     self._store_reasons(job, temp_record, recorded, r, jid in waiting)
             if record is not None:
-                recorded = recorded_inputs(record)
+                recorded = record.input_rows()   # (triggers.recorded_inputs, inlined)
                 if check_mtime and oldest is not None:
                     r.extend(changed_inputs(job, recorded, stat, oldest.mtime_ns, oldest_path,
                                             self.fs.root))
                 self._store_reasons(job, record, recorded, r, jid in waiting)
-            running = None
-            count = 0
-            for dep in job.deps:
-                if reasons[dep.id]:
-                    count += 1
-                    if running is None:
-                        running = dep
-            if running is not None:
-                r.append(UpstreamRuns(running.name, count))
+            if job.deps:
+                _upstream(job, reasons, r)
             if jid in waiting:
                 r.append(WaitingForCheckpoint(waiting[jid]))
             if not outputs and not r and (not job.input or job.rule.body is not None):
@@ -238,6 +204,49 @@ class Planner:
             if r:
                 reasons[jid] = r
         return reasons
+
+    # One small check per trigger that is not in triggers.py; each appends to `r`, the
+    # reasons of the job so far (called only when the trigger can apply: the loop is hot).
+
+    def _forced(self, job: Job, targets: set[int], r: list[Reason]) -> None:
+        """--forceall, --forcerun RULE, --force (for a target job)."""
+        if self.forceall:
+            r.append(Forced("forceall"))
+        elif self.forcerun and job.rule.name in self.forcerun:
+            r.append(Forced("forcerun"))
+        elif self.force and job.id in targets:
+            r.append(Forced("force"))
+
+    def _input_newer(self, job: Job, record: Any, oldest: FileStat, oldest_path: str,
+                     use_checksum: bool, behind: dict[str, tuple[int, str]],
+                     r: list[Reason]) -> None:
+        """The mtime trigger (an input newer than the oldest output, unless the record says
+        its bytes did not change) or, with a record, the checksum trigger."""
+        stat = self.fs.stat
+        newest_path, newest = "", None
+        for inp in job.input:
+            if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
+                continue
+            st = stat(inp)
+            if st is None:
+                if inp in behind and behind[inp][0] > oldest.mtime_ns and (
+                        newest is None or behind[inp][0] > newest.mtime_ns):
+                    newest = FileStat(behind[inp][0], 0, False)
+                    newest_path = behind[inp][1]
+                continue
+            if st.mtime_ns > oldest.mtime_ns and (
+                    newest is None or st.mtime_ns > newest.mtime_ns):
+                newest, newest_path = st, inp
+        if newest is not None and record is not None and not use_checksum:
+            # a touched input whose bytes are what the record says is no change
+            found = self._newest_changed(job, record, oldest.mtime_ns, behind)
+            newest_path, newest = found if found is not None else ("", None)
+        if newest is not None:
+            if use_checksum:
+                r.extend(self._checksum_reasons(job, record, oldest.mtime_ns))
+            elif "mtime" in self.triggers:
+                r.append(InputNewer(str(newest_path), oldest_path, newest.mtime_ns,
+                                    oldest.mtime_ns))
 
     def _made_temps(self, jobs: list[Job]) -> dict[str, Any]:
         """The missing temp() outputs the store has a record for (path -> record): made by
@@ -390,3 +399,16 @@ def _unstable_params_warnings(jobs: list[Job]) -> list[str]:
 
 
 _PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
+def _upstream(job: Job, reasons: list[list[Reason] | None], r: list[Reason]) -> None:
+    """A job that makes one of `job`'s inputs runs (the first such, and how many)."""
+    running = None
+    count = 0
+    for dep in job.deps:
+        if reasons[dep.id]:
+            count += 1
+            if running is None:
+                running = dep
+    if running is not None:
+        r.append(UpstreamRuns(running.name, count))
