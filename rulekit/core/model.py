@@ -102,6 +102,7 @@ def producer_flag(rule: str) -> str:
 
 def pinned_producer(value: Any) -> str | None:
     """The rule an input path was taken from (`rules.NAME.output`), else None."""
+    f: str
     for f in getattr(value, "flags", ()):
         if f.startswith(_PRODUCER):
             return f[len(_PRODUCER):]
@@ -112,7 +113,7 @@ def has_flag(value: Any, name: str) -> bool:
     return name in getattr(value, "flags", ())
 
 
-class NamedList(list):
+class NamedList(list[Any]):
     """A list whose items may also be reached by name: `input[0]`, `input.table`.
 
     `names` maps a name to an index or to a (start, stop) range for a named sublist.

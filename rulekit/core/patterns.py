@@ -143,7 +143,7 @@ def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool =
     With `allow_missing=True`, wildcards without a list stay in place.
     """
     if callable(pattern) or any(callable(v) for v in lists.values()):
-        return _expand_later(pattern, combinator, allow_missing, lists)
+        return _expand_later(pattern, combinator, allow_missing, lists)  # type: ignore[no-any-return]
     if isinstance(pattern, os.PathLike):
         pattern = os.fspath(pattern)
     patterns = [pattern] if isinstance(pattern, str) else [os.fspath(p) for p in pattern]

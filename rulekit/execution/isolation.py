@@ -41,7 +41,8 @@ def fresh_config(config: dict[str, Any]) -> dict[str, Any]:
             _CONFIG_BLOBS.clear()
         known = _CONFIG_BLOBS[id(config)] = (config, blob)
     if known[1] is not None:
-        return pickle.loads(known[1])
+        fresh: dict[str, Any] = pickle.loads(known[1])
+        return fresh
     try:
         return copy.deepcopy(config)
     except Exception:
@@ -112,4 +113,5 @@ class ProcessState:
 def _env_data() -> dict[Any, Any]:
     # os.environ's own encoded mapping: copying and comparing it is ~1 us, where going
     # through the decoding Mapping interface costs ~100 times that
-    return os.environ._data  # type: ignore[attr-defined]
+    data: dict[Any, Any] = os.environ._data  # type: ignore[attr-defined]
+    return data

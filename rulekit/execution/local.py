@@ -366,7 +366,8 @@ class Scheduler(Stopping, TempFiles):
         per_job = max(total / n, 1e-5)
         workers = max(1, min(self.runner.free_slots("run"), self.cores - self.used_cores))
         share = -(-len(heap) // workers)
-        return max(1, min(self.opts.max_batch, int(_BATCH_TARGET_S / per_job), share))
+        size: int = max(1, min(self.opts.max_batch, int(_BATCH_TARGET_S / per_job), share))
+        return size
 
     def _prepare(self, js: _JS) -> Task | None:
         job, rule = js.job, js.job.rule

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # importing typing would cost a few ms per job
     from typing import Any
 
 
-class Namedlist(list):
+class Namedlist(list):  # type: ignore[type-arg]  # (typing is not imported here: startup)
     """A list whose items may also be reached by name (`snakemake.input.table`)."""
 
     def __init__(self, items: Any = (), names: dict[str, Any] | None = None) -> None:

@@ -204,7 +204,8 @@ def read_capture(capture: Any, limit: int = 64 * 1024) -> str:
         if size == 0:
             return ""
         capture.seek(max(size - limit, 0))
-        return capture.read().decode("utf-8", "replace")
+        text: str = capture.read().decode("utf-8", "replace")
+        return text
     finally:
         capture.close()
 

@@ -209,7 +209,9 @@ class _Loader:
             text, line, col = _dedent_block(value)
         try:
             code = compile_value(text, value.span.path, line, col)
-            return eval(code, self.ns if scope is None else scope)
+            values: tuple[tuple[Any, ...], dict[str, Any]] = eval(
+                code, self.ns if scope is None else scope)
+            return values
         except Exception as exc:
             raise self.user_error(exc, value.span) from None
 

@@ -45,7 +45,7 @@ def _end(decl: RuleDecl) -> int:
     return max(decl.end_line, decl.span.line)
 
 
-class Scope(dict):
+class Scope(dict[str, Any]):
     """A function's local names (a snapshot at the rule's definition) over the live
     module globals: names not local are looked up in the globals when used, so an input
     function may call a helper defined further down the file."""

@@ -48,13 +48,13 @@ def parse(text: str, path: str) -> Module:
 
 # ---------------------------------------------------------------------------- tree -> syntax
 
-def _first(node: Tree | Token) -> Token:
+def _first(node: Tree[Any] | Token) -> Token:
     while isinstance(node, Tree):
         node = node.children[0]
     return node
 
 
-def _last(node: Tree | Token) -> Token:
+def _last(node: Tree[Any] | Token) -> Token:
     while isinstance(node, Tree):
         node = node.children[-1]
     return node
@@ -81,9 +81,9 @@ class _Builder:
         """Whole source lines from `first`'s line to `last`'s end line, verbatim."""
         return self.text[self.starts[(first.line or 1) - 1]:self.starts[last.end_line or 0]]
 
-    def module(self, tree: Tree) -> Module:
+    def module(self, tree: Tree[Any]) -> Module:
         items: list[Item] = []
-        run: list[Tree] = []                     # consecutive top-level Python statements
+        run: list[Tree[Any]] = []                     # consecutive top-level Python statements
         for child in tree.children:
             if child.data == "pystmt":
                 run.append(child)
@@ -103,13 +103,13 @@ class _Builder:
             items.append(self.chunk(run))
         return Module(self.path, items)
 
-    def chunk(self, stmts: list[Tree]) -> PyChunk:
+    def chunk(self, stmts: list[Tree[Any]]) -> PyChunk:
         first = _first(stmts[0])
         rules = [self.rule(t) for stmt in stmts for t in _nested_rules(stmt)]
         return PyChunk(self.lines(first, _last(stmts[-1])), Span(self.path, first.line or 1, 1),
                        rules)
 
-    def rule(self, tree: Tree) -> RuleDecl:
+    def rule(self, tree: Tree[Any]) -> RuleDecl:
         kw, name, _colon, *rest = tree.children
         doc = None
         if rest and isinstance(rest[0], Tree) and rest[0].data == "docstring":
@@ -126,7 +126,7 @@ class _Builder:
             docstring=doc,
         )
 
-    def use_rule(self, tree: Tree) -> UseRule:
+    def use_rule(self, tree: Tree[Any]) -> UseRule:
         use, *rest = tree.children
         head = [t for t in rest if isinstance(t, Token) and t.type not in ("WITH", "COLON")]
         first, last = head[0], head[-1]
@@ -134,19 +134,19 @@ class _Builder:
                        self.span(first),
                        [self.directive(d) for d in rest if isinstance(d, Tree)])
 
-    def module_decl(self, tree: Tree) -> ModuleDecl:
+    def module_decl(self, tree: Tree[Any]) -> ModuleDecl:
         kw, name, _colon, *rest = tree.children
         return ModuleDecl(str(name), self.span(kw), [self.directive(d) for d in rest])
 
-    def directive(self, tree: Tree) -> Directive:
+    def directive(self, tree: Tree[Any]) -> Directive:
         name, _colon, value = tree.children
         return Directive(str(name), self.span(name), self.value(value, f"{name}:"))
 
-    def keyword(self, tree: Tree) -> Keyword:
+    def keyword(self, tree: Tree[Any]) -> Keyword:
         name, _colon, value = tree.children
         return Keyword(str(name), self.span(name), self.value(value, f"{name}:"))
 
-    def value(self, tree: Tree, where: str) -> Value:
+    def value(self, tree: Tree[Any], where: str) -> Value:
         for stmt in tree.children:
             for nested in _nested_rules(stmt) if isinstance(stmt, Tree) else ():
                 kw = _first(nested)
@@ -159,9 +159,9 @@ class _Builder:
         return Value(self.lines(first, last), self.span(first), True)
 
 
-def _nested_rules(stmt: Tree) -> list[Tree]:
+def _nested_rules(stmt: Tree[Any]) -> list[Tree[Any]]:
     """The `rule` trees inside a pystmt's blocks, in file order (rules do not nest)."""
-    found: list[Tree] = []
+    found: list[Tree[Any]] = []
     stack = [stmt]
     while stack:
         node = stack.pop()
@@ -188,7 +188,7 @@ def _line_rest(text: str, tok: Token) -> str:
     return rest.split(":", 1)[0].strip()
 
 
-def _header(stack: list) -> tuple[Token, str] | None:
+def _header(stack: list[Any]) -> tuple[Token, str] | None:
     """If the stack ends inside a rule header, its keyword token and text ('rule a')."""
     for i in range(len(stack) - 1, max(len(stack) - 5, -1), -1):
         if _is(stack[i], "RULE"):
@@ -199,7 +199,7 @@ def _header(stack: list) -> tuple[Token, str] | None:
     return None
 
 
-def _block_header(stack: list) -> tuple[str, str] | None:
+def _block_header(stack: list[Any]) -> tuple[str, str] | None:
     """If the stack ends in a `use rule ... with:` or `module NAME:` header: its text and
     what its block holds."""
     if not stack:
@@ -215,7 +215,7 @@ def _block_header(stack: list) -> tuple[str, str] | None:
     return None
 
 
-def _enclosing_rule(stack: list) -> str:
+def _enclosing_rule(stack: list[Any]) -> str:
     for i in range(len(stack) - 1, -1, -1):
         if _is(stack[i], "RULE"):
             after = stack[i + 1] if i + 1 < len(stack) else None

@@ -52,7 +52,7 @@ class FileSystem:
 
     def stat(self, path: str) -> FileStat | None:
         """FileStat of `path` (following symlinks) or None when it does not exist."""
-        result = self._stats.get(path, _UNKNOWN)
+        result: FileStat | None = self._stats.get(path, _UNKNOWN)
         if result is _UNKNOWN:
             result = self._stats[path] = self._stat(path)
         return result

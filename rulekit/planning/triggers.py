@@ -80,7 +80,8 @@ def same_content(root: str, path: str, st: FileStat, row: Any) -> bool:
     from ..core.hashing import file_checksum
 
     try:
-        return file_checksum(os.path.join(root, path)) == row[3]
+        recorded: str = row[3]
+        return file_checksum(os.path.join(root, path)) == recorded
     except OSError:
         return False
 

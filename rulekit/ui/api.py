@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..execution.base import RunResult
     from ..state.store import MetadataStore
 
-__all__ = ["load", "Workflow", "PlanOptions", "summary"]
+__all__ = ["load", "Workflow", "PlanOptions", "summary", "working_directory"]
 
 
 @dataclass

@@ -125,7 +125,7 @@ def _is_option(arg: str) -> bool:
     return arg.startswith("-") and len(arg) > 1 and not re.fullmatch(r"-\d+(\.\d*)?", arg)
 
 
-class CoresType(click.ParamType):
+class CoresType(click.ParamType):  # type: ignore[type-arg]  # (generic in click's stubs only)
     """A positive number of cores, or `all` (None: every available CPU)."""
 
     name = "N|all"

@@ -16,7 +16,7 @@ import click
 
 from ..core.errors import RulekitError, UsageError
 from ..core.version import rulekit_version
-from ..lang.rulefiles import find_rule_file
+from ..lang.rulefiles import find_rule_file as find_rule_file  # (re-exported: tests patch it)
 from .cliargs import (
     load_options,
     overrides_from_options,

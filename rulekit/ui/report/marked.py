@@ -17,7 +17,7 @@ __all__ = ["marked_outputs", "UNCATEGORISED"]
 UNCATEGORISED = "Other results"
 
 
-class _Keep(dict):
+class _Keep(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
