@@ -103,3 +103,20 @@ def test_the_check_sees_lazy_imports():
     assert names and all(n.startswith("rulekit.core.") for n in names)
     lazy = PACKAGE / "lang" / "namespace.py"
     assert "rulekit.core.shellfmt" in _imported(lazy)
+
+
+def test_only_execution_starts_processes():
+    # core formats commands, lang's shell() hands them to the runner the package root
+    # installs (execution/shellrun.py): no other package starts a process.
+    starters = {"run", "Popen", "call", "check_call", "check_output", "posix_spawn",
+                "posix_spawnp", "fork", "system", "execv", "execvp"}
+    bad = []
+    for package in ("core", "lang", "planning", "state"):
+        for path in sorted((PACKAGE / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in starters
+                        and isinstance(node.func.value, ast.Name)
+                        and node.func.value.id in ("subprocess", "os")):
+                    bad.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not bad, bad
