@@ -58,15 +58,7 @@ class FileSystem:
         return result
 
     def _stat(self, path: str) -> FileStat | None:
-        cut = path.rfind("/")
-        if (cut > 0 and path[0] not in "./" and cut != len(path) - 1 and "//" not in path
-                and ".." not in path):  # the common `folder/name`: _entry inlined
-            entries = self._dirs.get(path[:cut], _UNKNOWN)
-            if entries is _UNKNOWN:
-                entries = self._listing(path[:cut])
-            entry = entries.get(path[cut + 1:]) if entries is not None else None
-        else:
-            entry = self._entry(path)
+        entry = self._entry(path)
         if entry is None:
             return None
         if entry is _DIRECT:

@@ -22,7 +22,7 @@ import os
 from collections.abc import Sequence
 
 from ..core.errors import UsageError
-from ..core.model import Job, Rule, Workflow, named_list, pinned_producer
+from ..core.model import Job, Rule, Workflow, pinned_producer
 from ..core.patterns import Pattern
 from .dag import Dag, no_gc
 from .fs import FileSystem
@@ -234,7 +234,7 @@ class _Builder:
         input (Snakemake's behaviour): another rule or an existing file may serve."""
         if len(candidates) == 1:
             rule, wc = candidates[0]
-            mark = (len(self.order), len(self.sources))  # self._mark(), inlined
+            mark = self._mark()
             try:
                 return self._build(rule, wc, path)
             except _Recursion as rec:
@@ -303,10 +303,9 @@ class _Builder:
         rule_depth[name] = depth + 1
         try:
             plain = info.plain_inputs
-            if plain is not None:  # job_inputs' fast path, inlined
-                inputs = named_list([t if f is None else f.format_map(wc) for f, t in plain],
-                                    info.static_names)  # type: ignore[arg-type]
-                waiting = consulted = None
+            if plain is not None:   # static inputs: no input function to watch
+                inputs, waiting = job_inputs(info, job)
+                consulted = None
             else:
                 asked = self.asked
                 asked.clear()
