@@ -18,7 +18,7 @@ from typing import Any
 
 from ..core.errors import Interrupted, LoadError, RulekitError
 from ..core.jobvalues import evaluate_for_run, has_functions
-from ..core.model import Job, Workflow, has_flag
+from ..core.model import Job, Workflow
 from ..core.shellfmt import ShellFormatError
 from ..planning.jobs import priority_of
 from .base import (
@@ -32,7 +32,8 @@ from .base import (
     interrupted_text,
 )
 from .jobfiles import FileOps, failure_text, format_job, make_task
-from .limits import check_limits, demand, over_limit
+from .jobgraph import JobGraph, JobState
+from .limits import check_limits, over_limit
 from .stopping import Stopping, install_signals
 from .tempfiles import TempFiles
 
@@ -51,30 +52,6 @@ def _as_jobs(items: Iterable[Any]) -> list[Job]:
     return [getattr(x, "job", x) for x in items]
 
 
-def _key(job: Job) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return job.rule.name, tuple(sorted(job.wildcards.items()))
-
-
-class _JS:
-    """Scheduler state of one job."""
-
-    __slots__ = ("job", "remaining", "children", "lp", "status", "attempts", "result",
-                 "cls", "temp_inputs", "deadline", "error")
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.remaining = 0
-        self.children: list[_JS] = []
-        self.lp = 1
-        self.status = "pending"      # pending|ready|running|checking|done|failed|cancelled
-        self.attempts = 0
-        self.result = JobResult(job, "not started")
-        self.error: str | None = None   # known before the job starts: it fails at once
-        self.cls: tuple[Any, ...] = ()
-        self.temp_inputs: list[str] = []
-        self.deadline = 0.0
-
-
 class _Batch:
     __slots__ = ("cls", "left")
 
@@ -83,7 +60,7 @@ class _Batch:
         self.left = left
 
 
-class Scheduler(Stopping, TempFiles):
+class Scheduler(JobGraph, Stopping, TempFiles):
     def __init__(self, workflow: Workflow, options: ExecOptions) -> None:
         self.wf = workflow
         self.opts = options
@@ -91,108 +68,29 @@ class Scheduler(Stopping, TempFiles):
         self.limits = dict(options.resources)
         self.used_cores = 0
         self.used: dict[str, float] = dict.fromkeys(self.limits, 0.0)
-        self.states: dict[Job, _JS] = {}
-        self.by_id: dict[int, _JS] = {}
-        self.by_key: dict[Any, _JS] = {}
+        self.states: dict[Job, JobState] = {}
+        self.by_id: dict[int, JobState] = {}
+        self.by_key: dict[Any, JobState] = {}
         self.running: dict[int, _Batch] = {}   # jobid -> the batch it was sent in
         self.ready: dict[tuple[Any, ...], list[Any]] = {}
         self.seq = 0
         self.next_id = 0
         self.temp_users: dict[str, int] = {}
         self.temps_due: list[str] = []
-        self.checkpoints: list[_JS] = []
-        self.checking: list[_JS] = []
+        self.checkpoints: list[JobState] = []
+        self.checking: list[JobState] = []
         self.stopping = False
         self.signalled = 0
         self.durations: dict[str, tuple[float, int]] = {}
         self.files = FileOps()
         self.reporter = options.reporter or RunReporter()
         self.runner = options.runner
-        self.order: list[_JS] = []
+        self.order: list[JobState] = []
         self.functions: dict[str, bool] = {}   # rule -> has params/resources functions
         self.fatal: RulekitError | None = None
         self.finished: list[JobResult] = []   # done or failed since the observer last heard
 
-    # -- building the graph ----------------------------------------------------------------
-
-    def _add_jobs(self, jobs: list[Job]) -> None:
-        """Add jobs; a job equal (same rule and wildcards) to a known one is that one, so a
-        re-plan after a checkpoint may hand back fresh Job objects."""
-        new = []
-        by_key = self.by_key
-        for job in jobs:
-            if job in self.states:
-                continue
-            key = _key(job)
-            known = by_key.get(key)
-            if known is not None:
-                self.states[job] = known
-                continue
-            js = _JS(job)
-            if self.limits:   # (jobs of a checkpoint re-plan: none at the start)
-                js.error = over_limit(job, self.limits)
-            if job.id < 0 or job.id in self.by_id:
-                while self.next_id in self.by_id:
-                    self.next_id += 1
-                job.id = self.next_id
-            self.states[job] = js
-            by_key[key] = js
-            self.by_id[job.id] = js
-            new.append(js)
-            if job.rule.checkpoint:
-                self.checkpoints.append(js)
-            self.order.append(js)
-        states = self.states
-        for js in new:
-            job = js.job
-            js.cls = self._cls(job, js.error)
-            inputs = None
-            for dep in job.deps:
-                ds = states.get(dep)
-                if ds is None:
-                    ds = by_key.get(_key(dep))
-                if ds is not None and ds.status not in ("done",):
-                    js.remaining += 1
-                    ds.children.append(js)
-                if any(has_flag(o, "temp") for o in dep.output):
-                    inputs = inputs if inputs is not None else set(map(str, job.input))
-                    for o in dep.output:
-                        if has_flag(o, "temp") and str(o) in inputs:
-                            js.temp_inputs.append(str(o))
-                            self.temp_users[str(o)] = self.temp_users.get(str(o), 0) + 1
-        self._longest_paths()
-        for js in new:
-            if js.remaining == 0 and js.status == "pending":
-                self._push(js)
-
-    def _cls(self, job: Job, error: str | None = None) -> tuple[Any, ...]:
-        """(cores, resource demands, needs a worker): jobs of one class are interchangeable
-        for the scheduler. Text and not-yet-known demands count as 0 (checked elsewhere);
-        a job known to fail (`error`) needs nothing: it fails as soon as it is picked."""
-        if error is not None:
-            return (1, tuple((k, 0.0) for k in self.limits), False)
-        t = job.threads if isinstance(job.threads, int) else 1
-        demands = tuple((k, demand(job, k)) for k in self.limits)
-        kind = job.rule.body.kind if job.rule.body else "none"
-        return (min(max(t, 1), self.cores), demands, kind == "run")
-
-    def _longest_paths(self) -> None:
-        """lp = jobs on the longest path from a job to the end, via a Kahn order."""
-        indeg = {js: js.remaining for js in self.order if js.status == "pending"}
-        stack = [js for js, n in indeg.items() if n == 0]
-        topo = []
-        while stack:
-            js = stack.pop()
-            topo.append(js)
-            for c in js.children:
-                if c in indeg:
-                    indeg[c] -= 1
-                    if indeg[c] == 0:
-                        stack.append(c)
-        for js in reversed(topo):
-            js.lp = 1 + max((c.lp for c in js.children), default=0)
-
-    def _push(self, js: _JS) -> None:
+    def _push(self, js: JobState) -> None:
         job = js.job
         if self.functions.setdefault(job.rule.name, has_functions(job)):
             # params and resources functions run again now that the inputs exist
@@ -316,7 +214,7 @@ class Scheduler(Stopping, TempFiles):
         return all(not v or self.used[k] + v <= self.limits[k] for k, v in cls[1])
 
     def _dispatch(self) -> None:
-        started: list[_JS] = []
+        started: list[JobState] = []
         batches: list[list[Task]] = []
         while self.used_cores < self.cores:
             best = None
@@ -369,7 +267,7 @@ class Scheduler(Stopping, TempFiles):
         size: int = max(1, min(self.opts.max_batch, int(_BATCH_TARGET_S / per_job), share))
         return size
 
-    def _prepare(self, js: _JS) -> Task | None:
+    def _prepare(self, js: JobState) -> Task | None:
         job, rule = js.job, js.job.rule
         js.attempts += 1
         js.status = "running"
@@ -426,7 +324,7 @@ class Scheduler(Stopping, TempFiles):
         js.deadline = time.time() + self.opts.latency_wait
         self._check(js, finished, final=self.opts.latency_wait <= 0)
 
-    def _check(self, js: _JS, finished: list[JobResult], final: bool) -> bool:
+    def _check(self, js: JobState, finished: list[JobResult], final: bool) -> bool:
         missing = self.files.missing_outputs(js.job)
         if missing and not final:
             if js not in self.checking:
@@ -467,7 +365,7 @@ class Scheduler(Stopping, TempFiles):
             self.reporter.set_total(len(self.states))
         return True
 
-    def _failed_command(self, js: _JS, outcome: Outcome) -> str | None:
+    def _failed_command(self, js: JobState, outcome: Outcome) -> str | None:
         """The shell command of a failed shell job (formatted again: only failures pay)."""
         body = js.job.rule.body
         if body is None or body.kind != "shell" or outcome.returncode is None:
@@ -477,13 +375,13 @@ class Scheduler(Stopping, TempFiles):
         except Exception:   # it was formatted once already; never hide the failure
             return None
 
-    def _release_children(self, js: _JS) -> None:
+    def _release_children(self, js: JobState) -> None:
         for child in js.children:
             child.remaining -= 1
             if child.remaining == 0 and child.status == "pending":
                 self._push(child)
 
-    def _cut_off(self, js: _JS) -> bool:
+    def _cut_off(self, js: JobState) -> bool:
         """Early cutoff: ask, once, whether a job that just became ready may be skipped
         because its rebuilt inputs are identical to those it was last made from."""
         if self.opts.skip_ready is None or js.attempts or not self.opts.skip_ready(js.job):

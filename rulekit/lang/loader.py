@@ -26,12 +26,19 @@ from ..core.patterns import Pattern
 from ..core.source import Span, compile_block, compile_value, register_source, source_line
 from . import nested, usererrors, userule
 from .configfile import deep_merge, read_config
+from .directiveargs import (
+    check_envvars,
+    constraints,
+    flatten_paths,
+    single,
+    single_str,
+    spread_named,
+)
 from .namespace import make_namespace, register_rule
 from .parser import parse
 from .rulepaths import check_rule_paths, no_nul
 from .scriptlang import check_script_language
 from .shellcheck import check_rule_texts
-from .smkhelpers import NamedPaths
 from .snakecompat import compat_imports
 from .syntax import Directive, Keyword, ModuleDecl, PyChunk, RuleDecl, UseRule, Value
 
@@ -243,12 +250,12 @@ class _Loader:
             return
         args, kwargs = self.eval_value(kw.value)
         if name == "envvars":
-            _check_envvars(args, kwargs, kw.value.span)
+            check_envvars(args, kwargs, kw.value.span)
             return
         if name == "wildcard_constraints":
-            self.wf.wildcard_constraints.update(_constraints(kwargs, args, kw.value.span))
+            self.wf.wildcard_constraints.update(constraints(kwargs, args, kw.value.span))
             return
-        path = _single_str(name, args, kwargs, kw.value.span)
+        path = single_str(name, args, kwargs, kw.value.span)
         no_nul(name, path, kw.value.span)
         if name == "include":
             target = os.path.normpath(os.path.join(os.path.dirname(kw.span.path), path))
@@ -319,7 +326,7 @@ class _Loader:
         # Snakemake's name for an anonymous rule: its number among the rules defined so far.
         name = decl.name or str(len(self.wf.rules) + 1)
         if "name" in directives:
-            name = _single_str("name", *self.eval_value(directives["name"].value, scope),
+            name = single_str("name", *self.eval_value(directives["name"].value, scope),
                                directives["name"].value.span)
         if name in self.rule_spans:
             first = self.rule_spans[name]
@@ -363,20 +370,19 @@ class _Loader:
                       scope: dict[str, Any] | None = None) -> None:
         args, kwargs = self.eval_value(value, scope)
         span = value.span
-        if any(isinstance(a, NamedPaths) for a in args):   # multiext("a", bam=".bam")
-            args, kwargs = _spread_named(args, kwargs, key, span)
+        args, kwargs = spread_named(args, kwargs, key, span)   # multiext("a", bam=".bam")
         if key in ("input", "output", "log", "benchmark"):
             args, kwargs = fspaths(args), fspaths(kwargs)
         if key in ("input", "params"):
             setattr(rule, key, [(None, a) for a in args] + list(kwargs.items()))
         elif key in ("output", "log"):
-            flat, names = _flatten_paths(key, args, kwargs, span)
+            flat, names = flatten_paths(key, args, kwargs, span)
             setattr(rule, key, flat)
             setattr(rule, f"{key}_names", names)
         elif key in ("benchmark", "message"):
-            setattr(rule, key, _single_str(key, args, kwargs, span))
+            setattr(rule, key, single_str(key, args, kwargs, span))
         elif key in ("threads", "priority", "retries"):
-            val = _single(key, args, kwargs, span)
+            val = single(key, args, kwargs, span)
             if key in ("threads", "priority") and callable(val):
                 setattr(rule, key, val)
             elif key == "threads" and isinstance(val, float) and val >= 0:
@@ -390,9 +396,9 @@ class _Loader:
                 raise LoadError("resources must be given as name=value", span)
             rule.resources = dict(kwargs)
         elif key == "wildcard_constraints":
-            rule.wildcard_constraints = _constraints(kwargs, args, span)
+            rule.wildcard_constraints = constraints(kwargs, args, span)
         elif key in ("default_target", "localrule"):
-            val = _single(key, args, kwargs, span)
+            val = single(key, args, kwargs, span)
             if not isinstance(val, bool):
                 raise LoadError(f"{key} must be True or False, got {val!r}", span)
             setattr(rule, key, val)
@@ -404,7 +410,7 @@ class _Loader:
             text = value.text
             return Body("run", value.span, text, hashing.code_hash("run", text), func=func)
         args, kwargs = self.eval_value(value, scope)
-        text = _single_str(kind, args, kwargs, value.span)
+        text = single_str(kind, args, kwargs, value.span)
         if kind == "shell":
             return Body("shell", value.span, text, hashing.code_hash("shell", text), command=text)
         script = os.path.normpath(os.path.join(os.path.dirname(value.span.path), text))
@@ -446,66 +452,4 @@ def _dedent_block(value: Value) -> tuple[str, int, int]:
     text, line = _strip_leading_blank(value.text, value.span.line)
     col = value.span.col
     return text[col - 1:] if text[: col - 1].strip() == "" else text, line, col
-
-
-def _constraints(kwargs: dict[str, Any], args: tuple[Any, ...], span: Span) -> dict[str, str]:
-    if args or not all(isinstance(v, str) for v in kwargs.values()):
-        raise LoadError("wildcard_constraints must be given as name=\"regex\"", span)
-    return dict(kwargs)
-
-
-def _single(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span) -> Any:
-    if kwargs or len(args) != 1:
-        raise LoadError(f"{key} takes exactly one value", span)
-    return args[0]
-
-
-def _single_str(key: str, args: tuple[Any, ...], kwargs: dict[str, Any], span: Span) -> str:
-    val = fspaths(_single(key, args, kwargs, span))
-    if not isinstance(val, str):
-        raise LoadError(f"{key} must be a string, got {type(val).__name__}", span)
-    return val
-
-
-def _check_envvars(args: tuple[Any, ...], kwargs: dict[str, Any], span: Span) -> None:
-    """`envvars: "A", "B"`: as in Snakemake, each must be set when the workflow loads (jobs
-    inherit the environment, so nothing else is needed locally)."""
-    if kwargs or not all(isinstance(a, str) for a in args):
-        raise LoadError("envvars: expected names of environment variables", span)
-    missing = [a for a in args if a not in os.environ]
-    if missing:
-        raise LoadError(f"envvars: environment variable{'s' if len(missing) > 1 else ''} "
-                        f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not set",
-                        span, hint="set them before running (export NAME=value)")
-
-
-def _spread_named(args: tuple[Any, ...], kwargs: dict[str, Any], key: str, span: Span
-                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Named items of a positional `multiext(prefix, name=ext)` join the keyword items."""
-    named: dict[str, Any] = {}
-    rest = []
-    for a in args:
-        if not isinstance(a, NamedPaths):
-            rest.append(a)
-            continue
-        for name, path in a.items():
-            if name in named or name in kwargs:
-                raise LoadError(f"{key}: the name {name!r} is given twice", span)
-            named[name] = path
-    return tuple(rest), {**named, **kwargs}
-
-
-def _flatten_paths(key: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-                   span: Span) -> tuple[list[str], dict[str, Any]]:
-    flat: list[str] = []
-    names: dict[str, Any] = {}
-    for name, value in [(None, a) for a in args] + list(kwargs.items()):
-        items = list(value) if isinstance(value, (list, tuple)) else [value]
-        for item in items:
-            if not isinstance(item, str):
-                raise LoadError(f"{key} items must be paths, got {type(item).__name__}", span)
-        if name:
-            names[name] = (len(flat), len(flat) + len(items)) if isinstance(value, (list, tuple)) else len(flat)
-        flat.extend(items)
-    return flat, names
 
