@@ -173,7 +173,7 @@ def show_plan(plan: Plan, fmt: str) -> None:
         write_plan_json(plan, stream)
         stream.flush()
         return
-    from .planview import render_plan_markdown, render_plan_rich, render_plan_text
+    from .planview import plan_text_pieces, render_plan_markdown, render_plan_rich
 
     if fmt == "markdown":
         text = render_plan_markdown(plan)
@@ -184,5 +184,7 @@ def show_plan(plan: Plan, fmt: str) -> None:
         from rich.console import Console
 
         Console(soft_wrap=True).print(render_plan_rich(plan))
-    else:
-        click.echo(render_plan_text(plan))
+    else:  # written as it is made: the same text as click.echo(render_plan_text(plan))
+        for piece in plan_text_pieces(plan):
+            click.echo(piece, nl=False)
+        click.echo()

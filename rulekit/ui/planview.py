@@ -7,12 +7,13 @@ per-rule counts, or say that there is nothing to do.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..planning.dag import no_gc
 from ..planning.plan import Plan
 
-__all__ = ["render_plan_text", "render_plan_rich", "render_plan_markdown", "NOTHING_TO_DO",
+__all__ = ["render_plan_text", "plan_text_pieces", "render_plan_rich", "render_plan_markdown", "NOTHING_TO_DO",
            "TOTAL"]
 
 NOTHING_TO_DO = "Nothing to do: all outputs are up to date."
@@ -21,29 +22,12 @@ TOTAL = "(total)"
 MARKDOWN_ROWS = 1000   # a job summary on GitHub holds at most 1 MiB
 
 
-def _rows(plan: Plan, max_outputs: int = 3) -> list[tuple[str, str, str, list[str]]]:
-    rows = []
-    for p in plan.jobs:
-        job = p.job
-        wcs = job.wildcards
-        if len(wcs) == 1:
-            ((k, v),) = wcs.items()
-            wc = f"{k}={v}"
-        else:
-            wc = ", ".join([f"{k}={v}" for k, v in wcs.items()])
-        outs = job.output
-        if len(outs) == 1:
-            shown = str(outs[0])
-        else:
-            shown = ", ".join(outs[:max_outputs])
-            if len(outs) > max_outputs:
-                shown += f" (+{len(outs) - max_outputs} more)"
-        rows.append((job.rule.name, wc, shown, [r.describe() for r in p.reasons]))
-    return rows
+def _rows(plan: Plan) -> list[tuple[str, str, str, list[str]]]:
+    return [(p.job.rule.name, _wildcards_text(p.job.wildcards), _outputs_text(p.job.output),
+             [r.describe() for r in p.reasons]) for p in plan.jobs]
 
 
-def _counts_lines(plan: Plan) -> list[str]:
-    counts = plan.counts()
+def _counts_lines(counts: dict[str, int]) -> list[str]:
     total = sum(counts.values())
     width = max([len(r) for r in counts] + [len(TOTAL)])
     lines = [f"{'rule':<{width}}  jobs"]
@@ -54,37 +38,86 @@ def _counts_lines(plan: Plan) -> list[str]:
 
 def render_plan_text(plan: Plan, *, max_width: int = 60) -> str:
     """Plain-text table: one line per job (more lines when it has several reasons)."""
-    with no_gc():  # millions of short-lived strings and tuples, no cycles
-        return _render_text(plan, max_width)
+    return "".join(plan_text_pieces(plan, max_width=max_width))
 
 
-def _render_text(plan: Plan, max_width: int) -> str:
-    lines: list[str] = []  # plan.warnings go to stderr (cli.show_warnings), not here
+def plan_text_pieces(plan: Plan, *, max_width: int = 60) -> Iterator[str]:
+    """The text of render_plan_text in pieces of a few thousand lines, to be written as
+    they come: the whole text of a 900,000-job plan (and the rows behind it) would take
+    ~0.5 GB at once."""
+    # plan.warnings go to stderr (cli.show_warnings), not here
     if plan.is_empty:
-        lines.append(NOTHING_TO_DO)
-        return "\n".join(lines)
-    rows = _rows(plan)
+        yield NOTHING_TO_DO
+        return
+    counts = plan.counts()
     headers = ("rule", "wildcards", "outputs", "reasons")
-    for i, (rule, wc, outs, reasons) in enumerate(rows):
-        if len(wc) > max_width or len(outs) > max_width:
-            rows[i] = (rule, _clip(wc, max_width), _clip(outs, max_width), reasons)
-    w_rule = max(len(headers[0]), max(len(r[0]) for r in rows))
-    w_wc = max(len(headers[1]), max(len(r[1]) for r in rows))
-    w_out = max(len(headers[2]), max(len(r[2]) for r in rows))
-    lines.append(f"{headers[0]:<{w_rule}}  {headers[1]:<{w_wc}}  {headers[2]:<{w_out}}  "
-                 f"{headers[3]}")
+    w_rule = max(len(headers[0]), max(len(r) for r in counts))
+    w_wc, w_out = _widths(plan, len(headers[1]), len(headers[2]), max_width)
+    yield (f"{headers[0]:<{w_rule}}  {headers[1]:<{w_wc}}  {headers[2]:<{w_out}}  "
+           f"{headers[3]}")
     pad = " " * (w_rule + w_wc + w_out + 6)
-    append = lines.append
-    for rule, wc, outs, reasons in rows:  # str.ljust: much cheaper than format specs
-        first = reasons[0] if reasons else ""
-        append(f"{rule.ljust(w_rule)}  {wc.ljust(w_wc)}  {outs.ljust(w_out)}  {first}".rstrip())
-        if len(reasons) > 1:
-            lines.extend([pad + more for more in reasons[1:]])
+    rule_col = {name: name.ljust(w_rule) for name in counts}
+    jobs = plan.jobs
+    for start in range(0, len(jobs), _CHUNK):
+        with no_gc():  # many short-lived strings and tuples, no cycles
+            lines = [""]
+            append = lines.append
+            for p in jobs[start:start + _CHUNK]:
+                job = p.job
+                wc, outs = _wildcards_text(job.wildcards), _outputs_text(job.output)
+                if len(wc) > max_width or len(outs) > max_width:
+                    wc, outs = _clip(wc, max_width), _clip(outs, max_width)
+                reasons = p.reasons
+                first = reasons[0].describe() if reasons else ""
+                # str.ljust: much cheaper than format specs
+                append(f"{rule_col[job.rule.name]}  {wc.ljust(w_wc)}  {outs.ljust(w_out)}  "
+                       f"{first}".rstrip())
+                if len(reasons) > 1:
+                    lines.extend([pad + more.describe() for more in reasons[1:]])
+            yield "\n".join(lines)
     n = len(plan)
-    lines.append("")
-    lines.append(f"{n} job{'s' if n != 1 else ''} to run:")
-    lines.extend("  " + line for line in _counts_lines(plan))
-    return "\n".join(lines)
+    yield "\n".join(["", "", f"{n} job{'s' if n != 1 else ''} to run:"]
+                    + ["  " + line for line in _counts_lines(counts)])
+
+
+_CHUNK = 4000   # jobs per piece
+
+
+def _widths(plan: Plan, w_wc: int, w_out: int, max_width: int) -> tuple[int, int]:
+    """The widths of the wildcards and outputs columns (at least the given ones), from
+    the lengths of what _wildcards_text and _outputs_text would make, clipped to
+    `max_width`; without making the texts."""
+    for p in plan.jobs:
+        job = p.job
+        wcs = job.wildcards
+        if len(wcs) == 1:
+            ((k, v),) = wcs.items()
+            n = len(k) + 1 + (len(v) if type(v) is str else len(f"{v}"))
+        else:
+            n = len(_wildcards_text(wcs))
+        if n > w_wc:
+            w_wc = min(n, max_width)
+        outs = job.output
+        n = len(outs[0]) if len(outs) == 1 else len(_outputs_text(outs))
+        if n > w_out:
+            w_out = min(n, max_width)
+    return w_wc, w_out
+
+
+def _wildcards_text(wcs: dict[str, Any]) -> str:
+    if len(wcs) == 1:
+        ((k, v),) = wcs.items()
+        return f"{k}={v}"
+    return ", ".join([f"{k}={v}" for k, v in wcs.items()])
+
+
+def _outputs_text(outs: list[str], max_outputs: int = 3) -> str:
+    if len(outs) == 1:
+        return str(outs[0])
+    shown = ", ".join(outs[:max_outputs])
+    if len(outs) > max_outputs:
+        shown += f" (+{len(outs) - max_outputs} more)"
+    return shown
 
 
 def _clip(text: str, width: int) -> str:
