@@ -144,6 +144,8 @@ class _Loader:
         self.loading: list[str] = []      # the include chain being loaded, outermost first
         self.nested: list[RuleDecl] = []    # rules inside Python blocks, by call key
         self.ns[nested.CALL] = self.nested_rule
+        self.block_keywords: list[Keyword] = []   # include: etc. inside Python blocks, by key
+        self.ns[nested.KEYWORD_CALL] = self.block_keyword
         self.modules: dict[str, userule.LoadedModule] = {}
         self.star_names: set[str] = set()   # rules `use rule *` made: one override allowed
 
@@ -194,11 +196,20 @@ class _Loader:
         except SyntaxError as exc:
             _check_unsupported_statement(chunk.span.path, exc.lineno)
             raise self.user_error(exc, chunk.span) from None
-        for node in tree.body:
-            # `container: "..."` is valid Python (an annotation) but a Snakemake statement.
+        for node in ast.walk(tree):
+            # `container: "..."` is valid Python (an annotation) but a Snakemake statement;
+            # in a block only with a string value (a class field `container: str` is fine).
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
-                    node.target.id in UNSUPPORTED_STATEMENTS:
+                    node.target.id in UNSUPPORTED_STATEMENTS and node.value is None and (
+                        node in tree.body
+                        or isinstance(node.annotation, (ast.Constant, ast.JoinedStr))):
                 _check_unsupported_statement(chunk.span.path, node.lineno)
+        statements = nested.block_keywords(tree)
+        if statements:
+            source, found = nested.rewrite_keywords(source, chunk.span.path, statements,
+                                                    len(self.block_keywords))
+            self.block_keywords.extend(found)
+            tree = ast.parse(source, chunk.span.path)
         try:
             exec(compile(tree, chunk.span.path, "exec"), self.ns)
         except Exception as exc:  # user code: report at the user's line
@@ -207,6 +218,11 @@ class _Loader:
     def nested_rule(self, key: int, g: dict[str, Any], local: dict[str, Any]) -> None:
         """A rule inside a Python block, reached by the running code: define it now."""
         self.define_rule(self.nested[key], nested.scope_for(self.ns, g, local))
+
+    def block_keyword(self, key: int, g: dict[str, Any], local: dict[str, Any]) -> None:
+        """`include:` or another statement inside a Python block, reached by the running
+        code: carry it out now, its value evaluated in the caller's scope."""
+        self.keyword(self.block_keywords[key], nested.scope_for(self.ns, g, local))
 
     def eval_value(self, value: Value, scope: dict[str, Any] | None = None
                    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -239,7 +255,7 @@ class _Loader:
         return local[name]
 
     # -- top-level keywords ----------------------------------------------------------------
-    def keyword(self, kw: Keyword) -> None:
+    def keyword(self, kw: Keyword, scope: dict[str, Any] | None = None) -> None:
         name = kw.name
         if name in ("onstart", "onsuccess", "onerror"):
             func = self.compile_function(HANDLER_HEADER, kw.value, "__rulekit_handler__")
@@ -248,7 +264,7 @@ class _Loader:
         if name in ("localrules", "ruleorder"):
             self.names_statement(kw)
             return
-        args, kwargs = self.eval_value(kw.value)
+        args, kwargs = self.eval_value(kw.value, scope)
         if name == "envvars":
             check_envvars(args, kwargs, kw.value.span)
             return
@@ -434,7 +450,8 @@ def _check_unsupported_statement(path: str, line: int | None) -> None:
         raise WorkflowError(f"'{what}' inside a Python block is not supported by rulekit",
                             Span(path, line or 1, len(text) - len(text.lstrip()) + 1),
                             hint=f"write '{what}' at the top level (indentation 0)")
-    raise WorkflowError(f"'{what}' is not supported by rulekit", Span(path, line or 1, 1),
+    col = len(text) - len(text.lstrip()) + 1 if text else 1
+    raise WorkflowError(f"'{what}' is not supported by rulekit", Span(path, line or 1, col),
                         hint="see docs/snakemake.md for what rulekit supports")
 
 

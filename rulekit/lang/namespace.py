@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -308,6 +309,9 @@ def update_config(config: dict[str, Any], overwrite: Any) -> None:
 def make_namespace(workflow: Workflow) -> dict[str, Any]:
     rules = _Registry("rule", RuleProxy)
     checkpoints = _Registry("checkpoint", lambda rule: _Checkpoint(rule, workflow))
+    # Code that looks its defining module up (@dataclass does) finds a module of that name;
+    # it holds nothing, and the rule file's names stay in this dict.
+    sys.modules.setdefault("__rulekit__", types.ModuleType("__rulekit__"))
     return {
         **_PRELOADED,
         **HELPERS,

@@ -1,0 +1,136 @@
+"""`include:` and the other statements inside Python blocks (`if`, `for`, function bodies),
+through `rulekit run` twice: they take effect when Python reaches them, their values seen in
+the enclosing scope; errors point at the statement's own line. Before, Python read them as
+annotations and silently ignored them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+NOTHING = "Nothing to do: all outputs are up to date.\n"
+
+
+def rulekit(wf: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rulekit", *args], cwd=wf,
+                          capture_output=True, text=True, timeout=60)
+
+
+def write(wf: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = wf / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return wf
+
+
+PART = """\
+    rule {name}:
+        output: "{name}.txt"
+        shell: "echo {{config[{name}]}} > {{output}}"
+    """
+
+
+def test_include_and_configfile_in_blocks_run_twice(tmp_path: Path) -> None:
+    wf = write(tmp_path, {
+        "Rulesfile": """\
+            parts = ["align", "call"]
+            for part in parts:                      # a loop variable names the file
+                include: f"rules/{part}.rules"
+
+            def extra(name):
+                configfile: f"{name}.yaml"          # in a function: at each call
+
+            extra("settings")
+            if config.get("qc"):
+                include: "rules/qc.rules"
+            else:
+                localrules: all
+                ruleorder: align > call
+
+            rule all:
+                input: [f"{p}.txt" for p in parts]
+            """,
+        "rules/align.rules": PART.format(name="align"),
+        "rules/call.rules": PART.format(name="call"),
+        "rules/qc.rules": PART.format(name="qc"),
+        "settings.yaml": "align: 1\ncall: 2\n",
+    })
+    first = rulekit(wf, "run", "--cores", "2")
+    assert first.returncode == 0, first.stderr
+    assert (wf / "align.txt").read_text() == "1\n"
+    assert (wf / "call.txt").read_text() == "2\n"
+    assert not (wf / "qc.txt").exists()
+    listed = rulekit(wf, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "qc" not in listed.stdout.split()
+    again = rulekit(wf, "run", "--cores", "2")
+    assert (again.returncode, again.stdout, again.stderr) == (0, NOTHING, "")
+    # the config turns the qc branch on: its include now defines rule qc
+    qc = rulekit(wf, "run", "--cores", "2", "qc.txt", "--config", "qc=3")
+    assert qc.returncode == 0, qc.stderr
+    assert (wf / "qc.txt").read_text() == "3\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param(
+        'if True:\n    include: "nope.rules"\n',
+        'Rulesfile:2:14: error: included file not found: nope.rules\n'
+        '        include: "nope.rules"\n                 ^\n  looked for: DIR/nope.rules\n',
+        id="missing-include"),
+    pytest.param(
+        'def f():\n    include: undefined_name\nf()\n',
+        "Rulesfile:2:14: error: NameError: name 'undefined_name' is not defined\n"
+        "        include: undefined_name\n                 ^\n",
+        id="name-error"),
+    pytest.param(
+        'if True:\n    container: "docker://x"\n',
+        "Rulesfile:2:5: error: 'container' is not supported by rulekit\n"
+        '        container: "docker://x"\n        ^\n'
+        "  hint: see docs/snakemake.md for what rulekit supports\n",
+        id="unsupported-in-block"),
+])
+def test_statement_errors_point_at_the_statement(tmp_path: Path, text: str,
+                                                 expected: str) -> None:
+    wf = write(tmp_path, {"Rulesfile": text})
+    done = rulekit(wf, "check")
+    assert done.returncode == 2
+    assert done.stderr == expected.replace("DIR", str(wf))
+
+
+def test_class_fields_and_values_stay_python(tmp_path: Path) -> None:
+    """An annotation in a class body, or one with a value, is Python, not a statement;
+    a statement over several lines keeps every later line number."""
+    wf = write(tmp_path, {
+        "Rulesfile": """\
+            from dataclasses import dataclass
+
+            @dataclass
+            class Sample:
+                include: bool
+                container: str
+
+            def pick():
+                include: bool = True
+                return include
+
+            if pick():
+                include: (
+                    "rules/"
+                    "a.rules")  # a comment after it
+            x = Sample(True, "c")
+            rule all:
+                input: "a.txt"
+                run:
+                    raise ValueError("line 20")
+            """,
+        "rules/a.rules": PART.format(name="a"),
+    })
+    done = rulekit(wf, "run", "--cores", "1", "--config", "a=7")
+    assert done.returncode == 1
+    assert (wf / "a.txt").read_text() == "7\n"
+    assert "Rulesfile\", line 20, in rule all" in done.stderr, done.stderr
