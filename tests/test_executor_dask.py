@@ -262,3 +262,40 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+FLAGS = """
+rule all:
+    input: expand("final/{s}.txt", s=["a", "b"]), "keep.txt"
+
+rule make:
+    output: temp("tmp/{s}.txt")
+    shell: "echo {wildcards.s} > {output}"
+
+rule use:
+    input: "tmp/{s}.txt"
+    output: protected("final/{s}.txt")
+    run:
+        with open(output[0], "w") as fh:
+            fh.write(open(input[0]).read().upper())
+
+rule marker:
+    output: touch("keep.txt")
+"""
+
+
+@pytest.mark.slow
+def test_temp_protected_touch_under_dask_run_twice(tmp_path: Path) -> None:
+    """Output flags with wildcards on Dask workers: temps go once their readers are
+    recorded, protected outputs end read-only, the second run plans nothing."""
+    d = write(tmp_path / "flags", FLAGS)
+    r = rk(d, "run", "--executor", "dask", "--cores", "2")
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert {s: (d / "final" / f"{s}.txt").read_text() for s in "ab"} == {"a": "A\n", "b": "B\n"}
+    assert not (d / "tmp" / "a.txt").exists() and not (d / "tmp" / "b.txt").exists()
+    assert not os.access(d / "final" / "a.txt", os.W_OK) or os.geteuid() == 0
+    assert not (os.stat(d / "final" / "a.txt").st_mode & 0o222)
+    assert (d / "keep.txt").exists()
+    again = rk(d, "run", "--executor", "dask", "--cores", "2")
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to do" in again.stdout

@@ -295,3 +295,29 @@ def test_missing_report_extra_says_how_to_install_it(tmp_path):
         "error: rulekit report needs matplotlib (the 'report' extra): run "
         f"pip install '.[report]' in the rulekit checkout ({REPO.resolve()})\n")
     assert not (tmp_path / "report.html").exists()
+
+
+def test_top_level_report_statement_is_the_page_description(tmp_path: Path) -> None:
+    """`report: "report/workflow.rst"` (Snakemake's top-level statement): the rule file
+    loads, the text is rendered at the top of the page; a missing file is a located error."""
+    write(tmp_path, {
+        "Rulesfile": 'report: "report/workflow.rst"\n\nrule a:\n    output: "a.txt"\n'
+                     '    shell: "echo a > {output}"\n',
+        "report/workflow.rst": "Variant calling\n===============\n\nThis runs **three** steps.\n",
+    })
+    done = rulekit(tmp_path, "run", "--cores", "1")
+    assert done.returncode == 0, done.stderr
+    again = rulekit(tmp_path, "run", "--cores", "1")
+    assert "Nothing to do" in again.stdout
+    html = report_html(tmp_path)
+    section = re.search(r"<section class='part' id='description'>(.*?)</section>", html, re.S)
+    assert section is not None
+    assert "Variant calling" in section.group(1)
+    assert "<strong>three</strong>" in section.group(1)
+    (tmp_path / "report/workflow.rst").unlink()
+    bad = rulekit(tmp_path, "check")
+    assert bad.returncode == 2
+    assert bad.stderr == (
+        "Rulesfile:1:9: error: report description not found: report/workflow.rst\n"
+        '    report: "report/workflow.rst"\n            ^\n'
+        f"  looked for: {tmp_path}/report/workflow.rst\n")

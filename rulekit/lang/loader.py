@@ -57,7 +57,7 @@ UNSUPPORTED = ("conda", "container", "singularity", "wrapper", "notebook", "cach
                "pathvars", "localrules_")
 # Snakemake top-level statements rulekit does not have; named in a clear error.
 UNSUPPORTED_STATEMENTS = ("container", "containerized", "conda", "singularity",
-                          "pepfile", "pepschema", "report", "scattergather", "storage",
+                          "pepfile", "pepschema", "scattergather", "storage",
                           "resource_scopes", "inputflags", "outputflags")
 _UNSUPPORTED_LINE = re.compile(
     r"(use\s+rule|module\s+\w+\s*:|subworkflow\s+\w+\s*:|(?:"
@@ -279,6 +279,13 @@ class _Loader:
                 raise LoadError(f"included file not found: {path}", kw.value.span,
                                 facts=[("looked for", target)])
             self.include(target, kw.value.span)
+        elif name == "report":
+            # the text at the top of `rulekit report`, relative to this rule file
+            target = os.path.normpath(os.path.join(os.path.dirname(kw.span.path), path))
+            if not os.path.isfile(target):
+                raise LoadError(f"report description not found: {path}", kw.value.span,
+                                facts=[("looked for", target)])
+            self.wf.report_description = target
         elif name == "configfile":
             self.load_configfile(os.path.abspath(path), kw.value.span)
             self.apply_overrides()

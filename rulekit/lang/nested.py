@@ -75,10 +75,12 @@ def scope_for(module: dict[str, Any], g: dict[str, Any], local: dict[str, Any]
 # `if config["extra"]:` + `include: "extra.rules"` is valid Python: an annotation without a
 # value, which Python would accept and ignore. Such a statement is replaced, like a nested
 # rule, by a call at its own indentation that hands it to the loader when Python reaches it;
-# its value is evaluated then, in the caller's scope, as at the top level.
+# its value is evaluated then, in the caller's scope, as at the top level. The top-level
+# `report: "workflow.rst"` is handled the same way: the grammar leaves it to Python.
 
 #: Statements a Python block may hold, and the loader's callback for them.
-BLOCK_KEYWORDS = ("include", "configfile", "workdir", "localrules", "ruleorder", "envvars")
+BLOCK_KEYWORDS = ("include", "configfile", "workdir", "localrules", "ruleorder", "envvars",
+                  "report")
 KEYWORD_CALL = "__rulekit_keyword__"
 
 

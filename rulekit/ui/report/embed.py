@@ -88,9 +88,12 @@ _NETWORK_LINK = re.compile(r'<a\b[^>]*\bhref="(https?:[^"]*)"[^>]*>(.*?)</a>', r
 _PLACEHOLDER = re.compile(r"\{\{\s*snakemake\.wildcards\.(\w+)\s*\}\}")
 
 
-def render_caption(text: str, wildcards: dict[str, str], source: str) -> str:
+def render_caption(text: str, wildcards: dict[str, str], source: str, *,
+                   keep_title: bool = False) -> str:
     """reStructuredText to an HTML fragment; `{{ snakemake.wildcards.NAME }}` is replaced
-    by the output's wildcard value. Network links become plain text with the address."""
+    by the output's wildcard value. Network links become plain text with the address.
+    `keep_title`: a lone top section title stays in the fragment (docutils would lift it
+    out as the document's title)."""
     text = _PLACEHOLDER.sub(lambda m: wildcards.get(m.group(1), m.group(0)), text)
     try:
         from docutils.core import publish_parts
@@ -101,7 +104,7 @@ def render_caption(text: str, wildcards: dict[str, str], source: str) -> str:
         "report_level": 5, "halt_level": 5, "file_insertion_enabled": False,
         "raw_enabled": False, "_disable_config": True, "input_encoding": "unicode",
         "output_encoding": "unicode", "syntax_highlight": "none", "math_output": "HTML",
-        "initial_header_level": 4,
+        "initial_header_level": 4, "doctitle_xform": not keep_title,
     }
     body: str = publish_parts(text, source_path=source, writer=Writer(),
                               settings_overrides=settings)["body"]

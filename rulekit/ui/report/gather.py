@@ -20,6 +20,7 @@ from ...planning.plan import DEFAULT_TRIGGERS, Plan, make_plan
 from ...state.queries import summary_rows
 from ...state.records import OutputRecord
 from ...state.store import MetadataStore
+from .embed import render_caption
 from .facts import Graph, GraphNode, JobRun, OutputRow, ReportFacts, RunFacts
 from .marked import marked_outputs
 from .provenance import ProvenanceTable
@@ -219,4 +220,19 @@ def gather(workflow: Workflow, store: MetadataStore, targets: Sequence[str] = ()
         job_graph=job_graph, timeline=timeline,
         durations={r: durations[r] for r in rules if durations.get(r)},
         outputs=outputs, provenance=provenance.as_json(),
-        marked=marked_outputs(workflow, plan, records), warnings=warnings)
+        marked=marked_outputs(workflow, plan, records), warnings=warnings,
+        description_html=_description(workflow, warnings))
+
+
+def _description(workflow: Workflow, warnings: list[str]) -> str:
+    """The rule file's `report: "workflow.rst"` as HTML (reStructuredText, as captions)."""
+    path = workflow.report_description
+    if path is None:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        warnings.append(f"report description {path} cannot be read: {exc}")
+        return ""
+    return render_caption(text, {}, path, keep_title=True)
