@@ -177,9 +177,11 @@ def _build(name: str) -> types.ModuleType:
         module.__version__ = SNAKEMAKE_VERSION  # type: ignore[attr-defined]
         module.shell = _current_shell[0]  # type: ignore[attr-defined]
     elif name == "snakemake.utils":
+        from .paramspace import Paramspace
+
         module.__dict__.update(min_version=min_version, update_config=update_config,
                                validate=validate, available_cpu_count=available_cpu_count,
-                               makedirs=makedirs)
+                               makedirs=makedirs, Paramspace=Paramspace)
     elif name == "snakemake.io":
         module.__dict__.update(
             expand=expand, glob_wildcards=glob_wildcards, temp=temp, temporary=temporary,
