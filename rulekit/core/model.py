@@ -317,6 +317,7 @@ class Workflow:
     shell_suffix: str = ""
     files: list[str] = field(default_factory=list)   # rule file + includes, for hashing/watch
     report_description: str | None = None   # `report: "workflow.rst"`: the report's text
+    scatter: dict[str, int] = field(default_factory=dict)   # `scattergather: split=8`
     checkpoint_state: CheckpointState = field(default_factory=CheckpointState)
     cores: int = field(default_factory=lambda: len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 

@@ -37,7 +37,7 @@ __all__ = ["TOP_KEYWORDS", "RULE_KEYWORDS", "SyntaxProblem", "RuleIndenter", "gr
 #: Top-level `NAME:` statements (the loader gives them meaning).
 TOP_KEYWORDS = frozenset({
     "include", "configfile", "workdir", "localrules", "ruleorder", "wildcard_constraints",
-    "onstart", "onsuccess", "onerror", "envvars",
+    "onstart", "onsuccess", "onerror", "envvars", "scattergather",
 })
 RULE_KEYWORDS = frozenset({"rule", "checkpoint"})
 

@@ -24,7 +24,7 @@ from ..core.iopaths import fspaths
 from ..core.model import Body, Rule, Workflow
 from ..core.patterns import Pattern
 from ..core.source import Span, compile_block, compile_value, register_source, source_line
-from . import nested, usererrors, userule
+from . import nested, scattergather, usererrors, userule
 from .configfile import deep_merge, read_config
 from .directiveargs import (
     check_envvars,
@@ -57,7 +57,7 @@ UNSUPPORTED = ("conda", "container", "singularity", "wrapper", "notebook", "cach
                "pathvars", "localrules_")
 # Snakemake top-level statements rulekit does not have; named in a clear error.
 UNSUPPORTED_STATEMENTS = ("container", "containerized", "conda", "singularity",
-                          "pepfile", "pepschema", "scattergather", "storage",
+                          "pepfile", "pepschema", "storage",
                           "resource_scopes", "inputflags", "outputflags")
 _UNSUPPORTED_LINE = re.compile(
     r"(use\s+rule|module\s+\w+\s*:|subworkflow\s+\w+\s*:|(?:"
@@ -270,6 +270,10 @@ class _Loader:
             return
         if name == "wildcard_constraints":
             self.wf.wildcard_constraints.update(constraints(kwargs, args, kw.value.span))
+            return
+        if name == "scattergather":
+            scattergather.declare(self.wf.scatter, args, kwargs, kw.value.span)
+            self.wf.wildcard_constraints.setdefault("scatteritem", scattergather.SCATTERITEM)
             return
         path = single_str(name, args, kwargs, kw.value.span)
         no_nul(name, path, kw.value.span)

@@ -41,6 +41,7 @@ from ..core.model import (
 from ..core.patterns import Pattern, expand, glob_wildcards
 from ..core.shellhook import shell_runner
 from .reportcall import make_report
+from .scattergather import SplitPaths
 from .smkhelpers import HELPERS, NamedPaths
 
 __all__ = ["make_namespace", "register_rule", "Shell"]
@@ -331,6 +332,8 @@ def make_namespace(workflow: Workflow) -> dict[str, Any]:
         "multiext": multiext,
         "unpack": unpack,
         "report": make_report(workflow.files, workflow.basedir),
+        "scatter": SplitPaths(workflow.scatter, "scatter"),
+        "gather": SplitPaths(workflow.scatter, "gather"),
         "config": workflow.config,
         "rules": rules,
         "checkpoints": checkpoints,
