@@ -8,11 +8,15 @@ rerun a workflow, while any change to a token does count.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import textwrap
 import tokenize
+
+try:   # hashlib's own blake2b, without hashlib's import of OpenSSL (start-up time, issue 12)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without its own blake2
+    from hashlib import blake2b
 
 __all__ = ["file_checksum", "code_hash", "normalize_code"]
 
@@ -22,7 +26,7 @@ _HEAD = 1 << 16   # first read: files up to 64 KiB are hashed from it alone
 
 def file_checksum(path: str | os.PathLike[str]) -> str:
     """blake2b (128-bit) of the file's bytes, read in 1 MiB chunks. Hex string."""
-    digest = hashlib.blake2b(digest_size=16)
+    digest = blake2b(digest_size=16)
     with open(path, "rb", buffering=0) as f:
         # Most inputs are small: one short read, no 1 MiB buffer to allocate (which costs
         # more than hashing a small file).
@@ -81,4 +85,4 @@ def normalize_code(kind: str, text: str) -> str:
 def code_hash(kind: str, text: str) -> str:
     """Stable hash of a rule body, insensitive to comments, blank lines, trailing spaces."""
     data = normalize_code(kind, text).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()

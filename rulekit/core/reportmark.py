@@ -7,7 +7,6 @@ pickling to workers) with no extra attribute to carry.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,8 @@ class ReportMark:
 
 
 def report_flag(mark: ReportMark) -> str:
+    import json  # imported on use: most rule files mark no report (start-up time)
+
     return REPORT_PREFIX + json.dumps(
         {"caption": mark.caption, "category": mark.category,
          "subcategory": mark.subcategory, "labels": mark.labels}, sort_keys=True)
@@ -34,6 +35,8 @@ def report_mark(value: Any) -> ReportMark | None:
     """The mark an output path carries, else None."""
     for f in getattr(value, "flags", ()):
         if f.startswith(REPORT_PREFIX):
+            import json
+
             data = json.loads(f[len(REPORT_PREFIX):])
             return ReportMark(data["caption"], data["category"], data["subcategory"],
                               dict(data["labels"]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +34,8 @@ def read_config(path: str, span: Span | None) -> dict[str, Any]:
         raise LoadError(f"config file not found: {shown}", span,
                         facts=[("looked for", path)]) from None
     try:
+        import json
+
         import yaml  # only when there is a config file to read (it takes ~10 ms to import)
 
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)

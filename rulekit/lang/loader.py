@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import difflib
 import os
 import re
 import sys
@@ -389,6 +388,8 @@ class _Loader:
             raise WorkflowError(f"'{d.name}' is not supported by rulekit", d.span,
                                 hint="see docs/snakemake.md for what rulekit supports")
         if d.name not in DIRECTIVES:
+            import difflib  # for errors only (start-up time)
+
             close = difflib.get_close_matches(d.name, DIRECTIVES, n=1)
             hint = f" - did you mean '{close[0]}'?" if close else ""
             raise WorkflowError(f"unknown directive '{d.name}'{hint}", d.span)

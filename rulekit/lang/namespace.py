@@ -6,25 +6,10 @@
 
 from __future__ import annotations
 
-import collections
-import copy
-import functools
-import glob
-import hashlib
-import itertools
-import json
-import logging
 import os
-import platform
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import types
-import typing
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ..core.errors import LoadError
@@ -40,6 +25,7 @@ from ..core.model import (
 )
 from ..core.patterns import Pattern, expand, glob_wildcards
 from ..core.shellhook import shell_runner
+from .preloaded import preloaded
 from .reportcall import make_report
 from .scattergather import SplitPaths
 from .smkhelpers import HELPERS, NamedPaths
@@ -186,6 +172,8 @@ class Shell:
         text = os.fspath(path)
         if not isinstance(text, str) or not text:
             raise LoadError(f"shell.executable() expects a program name or path, got {path!r}")
+        import shutil
+
         if shutil.which(text) is None:
             what = "no such file" if not os.path.exists(text) else "not an executable file"
             if os.sep not in text:
@@ -268,34 +256,8 @@ class WorkflowInfo:
         return self._workflow.rules[name]
 
 
-# Names a Snakefile may use without importing them, as under Snakemake (whose Snakefile
-# globals include the modules and helpers its workflow module imports).
-_PRELOADED: dict[str, Any] = {
-    "os": os, "sys": sys, "re": re, "glob": glob, "json": json, "copy": copy,
-    "subprocess": subprocess, "platform": platform, "hashlib": hashlib,
-    "tempfile": tempfile, "collections": collections, "itertools": itertools,
-    "functools": functools, "Path": Path, "OrderedDict": collections.OrderedDict,
-    "namedtuple": collections.namedtuple, "chain": itertools.chain,
-    "filterfalse": itertools.filterfalse, "partial": functools.partial,
-    **{name: getattr(typing, name)
-       for name in ("Callable", "Dict", "Iterable", "List", "Optional", "Set", "Union")},
-}
-
-
 class WorkflowError(Exception):
     """Snakemake's WorkflowError: raise it in a rule file to stop with a message."""
-
-
-def _snakefile_logger() -> logging.Logger:
-    """`logger`: Snakemake's logger for rule files; info and above go to stderr as is."""
-    log = logging.getLogger("rulekit.snakefile")
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
-    return log
 
 
 def update_config(config: dict[str, Any], overwrite: Any) -> None:
@@ -314,13 +276,12 @@ def make_namespace(workflow: Workflow) -> dict[str, Any]:
     # it holds nothing, and the rule file's names stay in this dict.
     sys.modules.setdefault("__rulekit__", types.ModuleType("__rulekit__"))
     return {
-        **_PRELOADED,
+        **preloaded(),
         **HELPERS,
         "__name__": "__rulekit__",
         "__builtins__": __builtins__,
         "temporary": temporary,
         "update_config": update_config,
-        "logger": _snakefile_logger(),
         "WorkflowError": WorkflowError,
         "expand": expand,
         "glob_wildcards": glob_wildcards,

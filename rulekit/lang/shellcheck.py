@@ -15,7 +15,6 @@ finds it and a run stops before the first job:
 from __future__ import annotations
 
 import _string  # type: ignore[import-not-found]
-import difflib
 import string
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -73,6 +72,8 @@ def _check(rule: Rule, text: str, what: str, span: Any, namespace: Mapping[str, 
 def _unknown_hint(rule: Rule, name: str, namespace: Mapping[str, Any]) -> str:
     if name in rule.wildcard_names:
         return f"did you mean {{wildcards.{name}}}? (wildcards are reached through 'wildcards')"
+    import difflib  # for errors only (start-up time)
+
     known = [*JOB_NAMES, *(k for k in namespace if not k.startswith("_"))]
     close = difflib.get_close_matches(name, known, n=1)
     if close:
@@ -107,6 +108,8 @@ def _check_attribute(rule: Rule, first: str, rest: list[tuple[bool, Any]], field
         return
     if first == "params" and attr in ("keys", "items", "values", "get"):
         return
+    import difflib
+
     close = [n for n in sorted(names) if n.lower() == attr.lower()] \
         or difflib.get_close_matches(attr, sorted(names), n=1)
     if close:

@@ -12,23 +12,19 @@ last on `sys.meta_path`, it also never hides any other module.
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
-import json
-import numbers
 import os
 import re
 import sys
 import types
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..core.model import NamedList
 from ..core.patterns import expand, glob_wildcards
 from .namespace import (
     WorkflowError,
-    _snakefile_logger,
     ancient,
     directory,
     multiext,
@@ -39,6 +35,10 @@ from .namespace import (
     unpack,
     update_config,
 )
+from .preloaded import snakefile_logger
+
+if TYPE_CHECKING:
+    import importlib.abc
 
 __all__ = ["compat_imports", "SNAKEMAKE_VERSION", "validate", "min_version"]
 
@@ -81,6 +81,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 def _type_ok(value: Any, name: str) -> bool:
     if name in ("integer", "number"):
+        import numbers
+
         if isinstance(value, bool) or type(value).__name__ == "bool_":
             return False
         if isinstance(value, numbers.Integral):
@@ -142,6 +144,8 @@ def validate(data: Any, schema: str | os.PathLike[str], set_default: bool = True
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     if path.endswith(".json"):
+        import json
+
         spec = json.loads(text)
     else:
         import yaml
@@ -190,13 +194,13 @@ def _build(name: str) -> types.ModuleType:
     elif name == "snakemake.exceptions":
         module.__dict__.update(WorkflowError=WorkflowError)
     elif name == "snakemake.logging":
-        module.__dict__.update(logger=_snakefile_logger())
+        module.__dict__.update(logger=snakefile_logger())
     elif name == "snakemake.shell":
         module.__dict__.update(shell=_current_shell[0])
     return module
 
 
-class _Loader(importlib.abc.Loader):
+class _Loader:   # no importlib.abc base: it adds nothing needed here and is slow to import
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         return _build(spec.name)
 
@@ -210,12 +214,13 @@ class _Loader(importlib.abc.Loader):
             setattr(sys.modules[parent], child, module)
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
     def find_spec(self, fullname: str, path: Any = None,
                   target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if fullname not in _MODULES:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _Loader(),
+        loader = cast("importlib.abc.Loader", _Loader())   # a loader by its two methods
+        return importlib.machinery.ModuleSpec(fullname, loader,
                                               is_package=fullname == "snakemake")
 
 

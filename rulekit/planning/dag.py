@@ -3,57 +3,22 @@
 `Dag` is what `build_dag` (resolve.py) returns: `jobs` (inputs first), the `targets`, the
 `producer` of every output path, the `sources` (existing files no job makes), the jobs
 `waiting` for a checkpoint; and the queries the planner and the exports need (consumers,
-upstream/downstream of rules, rule edges, `to_networkx()`). `no_gc` pauses the cyclic
-garbage collector while 10^5 jobs are built.
+upstream/downstream of rules, rule edges, `to_networkx()`). `no_gc` (gcpause.py) pauses the
+cyclic garbage collector while 10^5 jobs are built.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections.abc import Iterable
 from typing import Any
 
 from ..core.model import Job, Rule, Workflow
+from .gcpause import KEEP_FROZEN, no_gc  # noqa: F401 - where the planner finds them
 from .resolve_errors import (
     Unresolvable,
 )
 
 __all__ = ["Dag", "no_gc"]
-
-
-#: Set by the command line, whose process ends after one command: what a paused section
-#: built stays frozen (never walked by the collector again). In any other process (a
-#: library user calling plan() in a loop) nothing stays frozen: see no_gc().
-KEEP_FROZEN = [False]
-
-
-@contextlib.contextmanager
-def no_gc() -> Any:
-    """Pause the cyclic garbage collector while building many acyclic objects.
-
-    Its full collections walk every live object, which makes building 10^5 jobs
-    quadratic-ish; nothing built here forms reference cycles.
-    """
-    was = gc.isenabled()
-    # no one else's frozen objects to release below (the count walks them: skip it when
-    # they stay frozen anyway)
-    own = KEEP_FROZEN[0] or gc.get_freeze_count() == 0
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            # Everything allocated meanwhile sits in the youngest generation; enabling as
-            # it is would make the next collections walk it all, two or three times. A
-            # freeze and unfreeze moves it straight to the oldest generation instead (two
-            # list splices): walked only by the next full collection, and still freed by
-            # it when it is garbage, so repeated plans do not grow the process.
-            if KEEP_FROZEN[0] or own:
-                gc.freeze()
-                if not KEEP_FROZEN[0]:
-                    gc.unfreeze()
-            gc.enable()
 
 
 # --------------------------------------------------------------------------- the DAG

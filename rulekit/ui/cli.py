@@ -6,7 +6,6 @@ and turned into its exit code; a rulekit traceback never reaches the user.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,7 @@ from .clisupport import (
     workflow_options,
 )
 from .completion import complete_targets
-from .docout import document_command, emit
+from .docout import document_command, emit, emit_json
 
 if TYPE_CHECKING:
     from ..planning.plan import Plan
@@ -82,7 +81,7 @@ def list_rules(file: str | None, directory: str | None, config_items: tuple[str,
     wf = load_from_options(file, directory, config_items, configfiles)
     rows = rules_table_rows(wf)
     if fmt == "json":
-        emit(json.dumps({"rules": rows}, indent=2))
+        emit_json({"rules": rows})
         return
     print_table(["rule", "input", "output", "body"],
                 [[r["name"], "\n".join(r["input"]), "\n".join(r["output"]), r["body"]] for r in rows],
@@ -178,7 +177,7 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
             click.echo(f"removed {path}")
         click.echo(f"Removed {len(removed)} temp output{'s' if len(removed) != 1 else ''}.")
         if fmt == "json":
-            emit(json.dumps({"removed": removed}, indent=2))
+            emit_json({"removed": removed})
         return
     ropts = api.RunOptions(cores=cores, executor=executor, scheduler=scheduler,
                            batch_size=batch_size, worker_timeout=worker_timeout,
@@ -205,10 +204,10 @@ def run(file: str | None, directory: str | None, config_items: tuple[str, ...],
 
     result = wf.execute(popts, ropts, on_plan=on_plan)
     if fmt == "json":
-        emit(json.dumps({"jobs": [
+        emit_json({"jobs": [
             {"rule": r.job.rule.name, "wildcards": r.job.wildcards, "status": r.status,
              "duration": round(r.duration, 6), "outputs": list(r.job.output)}
-            for r in result.results]}, indent=2))
+            for r in result.results]})
     result.raise_for_status()
 
 
@@ -250,7 +249,7 @@ def summary(file: str | None, directory: str | None, config_items: tuple[str, ..
         rows = summary_rows(wf.model, store, targets, warnings=warnings)
     show_warnings(warnings)
     if fmt == "json":
-        emit(json.dumps({"outputs": rows}, indent=2, default=str))
+        emit_json({"outputs": rows}, default=str)
     elif fmt == "csv":
         text = [{**row, "reasons": "; ".join(row["reasons"])} for row in rows]
         click.echo(_csv(text), nl=False)
@@ -315,7 +314,10 @@ def provenance(file: str | None, directory: str | None, config_items: tuple[str,
         raise NotFoundError(f"no such file and no record: {path}",
                             hint="give a file that exists, or an output rulekit made "
                                  "(rulekit summary lists them)")
-    emit(json.dumps(tree, indent=2, default=str) if fmt == "json" else format_provenance(tree))
+    if fmt == "json":
+        emit_json(tree, default=str)
+    else:
+        emit(format_provenance(tree))
 
 
 @cli.command()
@@ -401,9 +403,9 @@ def unlock(file: str | None, directory: str | None, force: bool) -> None:
 
 
 def main() -> None:
-    from ..planning.dag import KEEP_FROZEN
+    from ..planning.gcpause import KEEP_FROZEN
 
-    KEEP_FROZEN[0] = True   # this process ends after the command: see dag.no_gc
+    KEEP_FROZEN[0] = True   # this process ends after the command: see gcpause.no_gc
     cli(prog_name="rulekit")
 
 

@@ -71,6 +71,13 @@ def emit(text: str) -> None:
     click.echo(text, file=_target[-1] if _target else None)
 
 
+def emit_json(data: Any, default: Callable[[Any], Any] | None = None) -> None:
+    """Write `data` as the JSON document (indented by 2)."""
+    import json  # only for --format json (start-up time, issue 12)
+
+    emit(json.dumps(data, indent=2, default=default))
+
+
 def document_command(func: Callable[..., Any]) -> Callable[..., Any]:
     """For a command with `--format` (its `fmt` argument): with json or markdown, stdout
     holds the document alone for the whole command, loading the rule file included."""
