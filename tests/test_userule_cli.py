@@ -238,3 +238,54 @@ def test_star_alias_with_block_and_expand_of_rules_output(tmp_path: Path) -> Non
     assert (tmp_path / "out/m/joined.txt").read_text() == "changed 1\nchanged 2\n"
     assert not (tmp_path / "out/m/parts/1.txt").exists()       # temp() kept its meaning
     nothing_to_do(tmp_path, "-f", "Snakefile", "all")
+
+
+PREFIXED_MAIN = """\
+rule all:
+    input: "m/merged.txt"
+
+module m:
+    snakefile: "mod/Snakefile"
+    prefix: "m"
+
+use rule * from m as m_*
+"""
+
+PREFIXED_MODULE = """\
+SAMPLES = ["a", "b"]
+
+def raw(wildcards):
+    return f"raw/{wildcards.s}.txt"          # a module path: moves under the prefix
+
+def both(wildcards):
+    return {"first": "raw/a.txt", "second": Path("raw/b.txt")}
+
+rule make:
+    output: "raw/{s}.txt"
+    shell: "echo {wildcards.s} > {output}"
+
+rule upper:
+    input: raw
+    output: "up/{s}.txt"
+    shell: "tr a-z A-Z < {input} > {output}"
+
+rule pair:
+    input: unpack(both)
+    output: "pair.txt"
+    shell: "cat {input.first} {input.second} > {output}"
+
+rule merge:
+    input: lambda wildcards: expand("up/{s}.txt", s=SAMPLES), "pair.txt"
+    output: "merged.txt"
+    shell: "cat {input} > {output}"
+"""
+
+
+def test_module_prefix_moves_what_input_functions_return(tmp_path: Path) -> None:
+    """As in Snakemake, a module's prefix applies to the paths its input functions (plain,
+    lambda, unpack) return, not only to the paths written out."""
+    write(tmp_path, {"Snakefile": PREFIXED_MAIN, "mod/Snakefile": PREFIXED_MODULE})
+    run_ok(tmp_path, "-f", "Snakefile")
+    assert (tmp_path / "m/merged.txt").read_text() == "A\nB\na\nb\n"
+    assert not (tmp_path / "raw").exists() and not (tmp_path / "up").exists()
+    nothing_to_do(tmp_path, "-f", "Snakefile")

@@ -17,15 +17,25 @@ Semantics follow Snakemake's rule inheritance and modules:
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 import sys
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import LoadError, WorkflowError
-from ..core.model import _PRODUCER, AnnotatedPath, Rule, Workflow, producer_flag
+from ..core.model import (
+    _PRODUCER,
+    AnnotatedPath,
+    FlaggedCallable,
+    Rule,
+    Unpack,
+    Workflow,
+    producer_flag,
+)
 from ..core.source import Span
 from .namespace import make_namespace, register_rule
 from .rulepaths import check_rule_paths
@@ -233,7 +243,7 @@ def _rewire(rule: Rule, module: LoadedModule, rename: dict[str, str]) -> None:
         if isinstance(path, list):
             return [move(p) for p in path]
         if not isinstance(path, str):
-            return path         # input functions: their results are not moved
+            return path         # (input functions: see _moving_results)
         text = str(path)
         if not os.path.isabs(text) and "local" not in getattr(path, "flags", ()):
             for old, new in module.replace_prefix.items():
@@ -250,11 +260,40 @@ def _rewire(rule: Rule, module: LoadedModule, rename: dict[str, str]) -> None:
             if f.startswith(_PRODUCER) else f for f in flags)
         return AnnotatedPath(text, flags)
 
-    rule.input = [(k, move(v)) for k, v in rule.input]
+    if module.prefix or module.replace_prefix:
+        # as Snakemake does, what an input function returns moves too (when it is called)
+        rule.input = [(k, _moving_results(v, move)) if callable(v) or isinstance(v, Unpack)
+                      else (k, move(v)) for k, v in rule.input]
+    else:
+        rule.input = [(k, move(v)) for k, v in rule.input]
     rule.output = [move(p) for p in rule.output]
     rule.log = [move(p) for p in rule.log]
     if rule.benchmark:
         rule.benchmark = move(rule.benchmark)
+
+
+def _moving_results(value: Any, move: Callable[[Any], Any]) -> Any:
+    """An input function (plain, flagged or in `unpack()`) whose results go through `move`;
+    the wrapper keeps the function's signature, so it is still asked for the same arguments."""
+    if isinstance(value, Unpack):
+        return Unpack(_moving_results(value.func, move))
+    if isinstance(value, FlaggedCallable):
+        return FlaggedCallable(_moving_results(value.func, move), value.flags)
+
+    def moved(result: Any) -> Any:
+        if isinstance(result, dict):
+            return {k: moved(v) for k, v in result.items()}
+        if isinstance(result, (list, tuple)):
+            return [moved(v) for v in result]
+        if isinstance(result, os.PathLike):
+            result = os.fspath(result)
+        return move(result) if isinstance(result, str) else result
+
+    @functools.wraps(value)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return moved(value(*args, **kwargs))
+
+    return call
 
 
 def _carry_statements(loader: _Loader, module: LoadedModule) -> None:
