@@ -77,7 +77,7 @@ def wildcard_names(pattern: str) -> list[str]:
 class Pattern:
     """A compiled output/input pattern."""
 
-    __slots__ = ("text", "names", "regex", "fmt", "literal_prefix", "is_plain")
+    __slots__ = ("text", "names", "regex", "fmt", "literal_prefix", "is_plain", "free")
 
     def __init__(self, text: str, constraints: Mapping[str, str] | None = None) -> None:
         self.text = text
@@ -86,6 +86,7 @@ class Pattern:
         regex: list[str] = []
         fmt: list[str] = []
         names: list[str] = []
+        free = True
         for literal, name, constraint in parts:
             regex.append(re.escape(literal))
             fmt.append(literal.replace("{", "{{").replace("}", "}}"))
@@ -97,12 +98,16 @@ class Pattern:
                 continue
             names.append(name)
             rx = constraint if constraint is not None else constraints.get(name, ".+")
+            free = free and rx == ".+"
             regex.append(f"(?P<{name}>{rx})")
         self.names: tuple[str, ...] = tuple(names)
         self.is_plain = not names
         self.regex = re.compile("".join(regex), re.DOTALL)
         self.fmt = "".join(fmt)
         self.literal_prefix = parts[0][0] if names else text
+        # Every wildcard matches any non-empty text (no constraint; the regex is DOTALL):
+        # a path made by formatting `fmt` with non-empty values matches, with those values.
+        self.free = free and not self.is_plain
 
     def match(self, path: str) -> dict[str, str] | None:
         """Wildcard values if `path` matches the whole pattern, else None."""

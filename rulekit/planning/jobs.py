@@ -153,7 +153,10 @@ def flatten(value: Any) -> list[Any]:
             and isinstance(value, Iterable)):
         out: list[Any] = []
         for v in value:
-            out.extend(flatten(v))
+            if type(v) is str:   # the common item (10^5 of an expand())
+                out.append(v)
+            else:
+                out.extend(flatten(v))
         return out
     if isinstance(value, os.PathLike) and not isinstance(value, str):
         return [os.fspath(value)]   # an input function may return pathlib.Paths
