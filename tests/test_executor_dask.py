@@ -299,3 +299,45 @@ def test_temp_protected_touch_under_dask_run_twice(tmp_path: Path) -> None:
     again = rk(d, "run", "--executor", "dask", "--cores", "2")
     assert again.returncode == 0, again.stderr
     assert "Nothing to do" in again.stdout
+
+
+@pytest.mark.slow
+def test_outputs_record_the_worker_host_not_the_driver(tmp_path: Path) -> None:
+    """A job run on a Dask worker on another host records that host (provenance says where
+    the output was made). The worker runs in a UTS namespace of its own, named rk-node7."""
+    d = write(tmp_path / "wf", """
+        rule all:
+            input: "a.txt", "b.txt"
+
+        rule a:
+            output: "a.txt"
+            shell: "hostname > {output}"
+
+        rule b:
+            output: "b.txt"
+            run:
+                import socket
+                open(output[0], "w").write(socket.gethostname() + "\\n")
+        """)
+    with distributed.LocalCluster(n_workers=0, dashboard_address=None, host="127.0.0.1",
+                                  silence_logs=logging.ERROR) as cluster:
+        worker = subprocess.Popen(
+            ["unshare", "--uts", "sh", "-c",
+             f"hostname rk-node7 && exec {sys.executable} -m distributed.cli.dask_worker "
+             f"{cluster.scheduler_address} --nthreads 2 --no-dashboard"],
+            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with distributed.Client(cluster) as client:
+                client.wait_for_workers(1, timeout=60)
+            r = rk(d, "run", "--executor", "dask", "--scheduler", cluster.scheduler_address,
+                   "--cores", "2")
+            assert r.returncode == 0, r.stderr + r.stdout
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert (d / "a.txt").read_text() == "rk-node7\n"
+    assert (d / "b.txt").read_text() == "rk-node7\n"
+    for name in ("a.txt", "b.txt"):
+        prov = rk(d, "provenance", name, "--format", "json")
+        assert prov.returncode == 0, prov.stderr
+        assert '"host": "rk-node7"' in prov.stdout, prov.stdout

@@ -131,6 +131,7 @@ class Outcome:
     error: str | None = None
     output: str = ""                   # captured stdout/stderr (shell jobs without a log)
     returncode: int | None = None
+    host: str | None = None            # where it ran, when not this host (a Dask worker's)
 
 
 class JobRunner(Protocol):
@@ -200,6 +201,7 @@ class JobResult:
     attempts: int = 0
     error: str | None = None
     skipped: bool = False
+    host: str | None = None      # where it ran, when not this host (a Dask worker's)
 
     @property
     def duration(self) -> float:

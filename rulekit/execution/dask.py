@@ -78,6 +78,9 @@ def run_chunk(ref: WorkflowRef, tasks: Sequence[Task], token: str = "",
         else:
             task.workflow = ref
             out.append(worker.run_task(task))
+    here = socket.gethostname()   # recorded as the host that made the outputs
+    for outcome in out:
+        outcome.host = here
     return out
 
 

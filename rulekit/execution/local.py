@@ -311,6 +311,7 @@ class Scheduler(JobGraph, Stopping, TempFiles):
             return
         res = js.result
         res.start, res.end, res.attempts = outcome.start, outcome.end, js.attempts
+        res.host = outcome.host
         rule = js.job.rule.name
         total, n = self.durations.get(rule, (0.0, 0))
         self.durations[rule] = (total + outcome.end - outcome.start, n + 1)

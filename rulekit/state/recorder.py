@@ -129,13 +129,19 @@ class StateRecorder:
         return text
 
     def records_for(self, job: Job, start: float, end: float,
-                    cache: dict[str, InputRecord | None] | None = None) -> list[OutputRecord]:
-        """The records a finished job leaves, one per output."""
+                    cache: dict[str, InputRecord | None] | None = None,
+                    host: str | None = None) -> list[OutputRecord]:
+        """The records a finished job leaves, one per output; `host`: where it ran, when
+        not on this host."""
         inputs = self._inputs(job, {} if cache is None else cache)
         params = self._params(job)
         rule, code = job.rule.name, job.rule.code_hash
         wildcards = dict(job.wildcards)
         logs = [str(p) for p in job.log]
+        if host is not None:
+            return [OutputRecord(str(path), rule, wildcards, params, code, inputs, start, end,
+                                 host=host, logs=logs, run_id=self.run_id)
+                    for path in job.output]
         return [OutputRecord(str(path), rule, wildcards, params, code, inputs, start, end,
                              logs=logs, run_id=self.run_id) for path in job.output]
 
@@ -159,7 +165,8 @@ class StateRecorder:
                                        res.start or started, res.end or time.time(),
                                        res.attempts, res.error))
             if status == "done":
-                records.extend(self.records_for(job, res.start, res.end, cache))
+                records.extend(self.records_for(job, res.start, res.end, cache,
+                                                getattr(res, "host", None)))
                 clear.extend(str(p) for p in job.output)
             elif status in ("failed", "cancelled"):
                 clear.extend(str(p) for p in job.output
