@@ -79,11 +79,13 @@ def working_directory(path: str) -> Iterator[None]:
 
 def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None,
          configfiles: tuple[str, ...] | list[str] = (), workdir: str | None = None,
-         cores: int | None = None, replace_config: bool = False) -> Workflow:
+         cores: int | None = None, replace_config: bool = False,
+         scatter: Mapping[str, int] | None = None) -> Workflow:
     """Load a rule file. `config` overrides every config file; `workdir` defaults to the
     rule file's folder (a `workdir:` statement moves it). With `replace_config` and
     `configfiles`, the rule file's `configfile:` statements are ignored: `configfiles` and
-    `config` are the whole config (Snakemake's --replace-workflow-config)."""
+    `config` are the whole config (Snakemake's --replace-workflow-config). `scatter`
+    replaces counts of `scattergather:` (--set-scatter); each name must be declared."""
     rulefile = os.path.abspath(os.fspath(path))
     if not os.path.isfile(rulefile):
         raise LoadError(f"rule file not found: {os.fspath(path)}")
@@ -105,8 +107,10 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
         deep_merge(overrides, dict(config or {}))
         loader = _Loader(wf, overrides)
         loader.replace_config = replace_config and bool(configfiles)
+        loader.set_scatter = dict(scatter or {})
         loader.apply_overrides()
         loader.load_file(rulefile)
+        scattergather.check_overrides(wf.scatter, loader.set_scatter)
         check_rule_texts(wf.rules.values(), wf.namespace)
     _apply_global_constraints(wf)
     return wf
@@ -140,6 +144,7 @@ class _Loader:
         self.ns["__rulekit_args__"] = lambda *args, **kwargs: (args, kwargs)
         self.rule_spans: dict[str, Span] = {}
         self.replace_config = False
+        self.set_scatter: dict[str, int] = {}   # --set-scatter NAME=N
         self.loading: list[str] = []      # the include chain being loaded, outermost first
         self.nested: list[RuleDecl] = []    # rules inside Python blocks, by call key
         self.ns[nested.CALL] = self.nested_rule
@@ -271,7 +276,8 @@ class _Loader:
             self.wf.wildcard_constraints.update(constraints(kwargs, args, kw.value.span))
             return
         if name == "scattergather":
-            scattergather.declare(self.wf.scatter, args, kwargs, kw.value.span)
+            scattergather.declare(self.wf.scatter, args, kwargs, kw.value.span,
+                                  self.set_scatter)
             self.wf.wildcard_constraints.setdefault("scatteritem", scattergather.SCATTERITEM)
             return
         path = single_str(name, args, kwargs, kw.value.span)

@@ -13,25 +13,35 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..core.errors import LoadError, WorkflowError
+from ..core.errors import LoadError, UsageError, WorkflowError
 from ..core.patterns import expand
 from ..core.source import Span
 
-__all__ = ["declare", "SplitPaths", "SCATTERITEM"]
+__all__ = ["declare", "check_overrides", "SplitPaths", "SCATTERITEM"]
 
 SCATTERITEM = r"\d+-of-\d+"
 
 
 def declare(counts: dict[str, int], args: tuple[Any, ...], kwargs: dict[str, Any],
-            span: Span) -> None:
-    """`scattergather: NAME=N, ...` into `counts` (the workflow's)."""
+            span: Span, overrides: Mapping[str, int] | None = None) -> None:
+    """`scattergather: NAME=N, ...` into `counts` (the workflow's); `overrides` (from
+    --set-scatter) win over the rule file's counts."""
     if args or not kwargs:
         raise LoadError("scattergather: expected NAME=COUNT items, e.g. split=8", span)
     for name, count in kwargs.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise LoadError(f"scattergather: {name} must be a whole number of at least 1, "
                             f"got {count!r}", span)
-        counts[name] = count
+        counts[name] = (overrides or {}).get(name, count)
+
+
+def check_overrides(counts: Mapping[str, int], overrides: Mapping[str, int]) -> None:
+    """Every --set-scatter name must be one a scattergather: declared."""
+    unknown = sorted(set(overrides) - set(counts))
+    if unknown:
+        known = ", ".join(sorted(counts)) or "none"
+        raise UsageError(f"--set-scatter {unknown[0]}: no scattergather: declares it "
+                         f"(declared: {known})")
 
 
 class SplitPaths:

@@ -206,6 +206,22 @@ def parse_rule_values(items: Sequence[str], option: str) -> dict[str, int | str]
     return result
 
 
+def parse_set_scatter(items: Sequence[str]) -> dict[str, int]:
+    """`NAME=N` items (--set-scatter): N a whole number of at least 1."""
+    result: dict[str, int] = {}
+    for item in items:
+        name, _, raw = item.partition("=")
+        try:
+            count = int(raw)
+        except ValueError:
+            count = 0
+        if not name or count < 1:
+            raise UsageError(f"--set-scatter {item!r}: expected NAME=N with N a whole number "
+                             "of at least 1")
+        result[name.strip()] = count
+    return result
+
+
 def parse_set_resources(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     """`RULE:NAME=VALUE` items (--set-resources)."""
     result: dict[str, dict[str, Any]] = {}
@@ -324,6 +340,8 @@ def load_options(func: Callable[..., Any]) -> Callable[..., Any]:
         _hidden("--profile", metavar="DIR", help="Profile: a folder with config.yaml (option defaults)."),
         _hidden("--replace-workflow-config", is_flag=True,
                 help="--configfile/--config replace the rule file's configfile: contents."),
+        _hidden("--set-scatter", multiple=True, metavar="NAME=N",
+                help="Split NAME of scattergather: into N pieces."),
     ]):
         func = option(func)
     return func

@@ -21,6 +21,7 @@ from .cliargs import (
     load_options,
     overrides_from_options,
     parse_config_items,
+    parse_set_scatter,
     remembered,
 )
 from .completion import complete_rules, complete_targets
@@ -118,7 +119,8 @@ def load_from_options(file: str | None, directory: str | None, config_items: tup
 
     wf = load(path, config=config, configfiles=tuple(os.path.abspath(c) for c in configfiles),
               workdir=workdir, cores=cores,
-              replace_config=bool(remembered("replace_workflow_config", False)))
+              replace_config=bool(remembered("replace_workflow_config", False)),
+              scatter=parse_set_scatter(remembered("set_scatter", ())))
     from .overrides import apply_overrides
 
     apply_overrides(wf, overrides_from_options())
