@@ -114,7 +114,10 @@ def _normal(text: str) -> str:
     return text
 
 
-def test_direct_exec_and_bash_agree_through_the_cli(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spawn_threads", ["", "0"], ids=["helper-threads", "main-thread"])
+def test_direct_exec_and_bash_agree_through_the_cli(tmp_path: Path, spawn_threads: str) -> None:
+    """Jobs started on the spawner threads (the default) and on the driver's own thread
+    (RULEKIT_SPAWN_THREADS=0) both give what bash gives."""
     _files(tmp_path)
     rules = []
     for i, (command, _) in enumerate(CASES):
@@ -130,6 +133,9 @@ def test_direct_exec_and_bash_agree_through_the_cli(tmp_path: Path) -> None:
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("RULEKIT_SPAWN_THREADS", None)
+    if spawn_threads:
+        env["RULEKIT_SPAWN_THREADS"] = spawn_threads
     run = subprocess.run([sys.executable, "-m", "rulekit", "run", "-k", "--cores", "2"],
                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 1, run.stderr   # the failing commands fail

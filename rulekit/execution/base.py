@@ -21,7 +21,10 @@ from typing import Any, Protocol
 from ..core.model import Job, NamedList
 
 __all__ = ["RunReporter", "format_duration", "WorkflowRef", "Task", "Outcome", "JobRunner", "RunObserver", "ExecOptions",
-           "JobResult", "RunResult", "default_cores", "interrupted_text"]
+           "JobResult", "RunResult", "default_cores", "interrupted_text", "RECORD_AFTER_S"]
+
+
+RECORD_AFTER_S = 0.001  # a started job's process is recorded within about this long
 
 
 def interrupted_text(keep_incomplete: bool) -> str:

@@ -22,6 +22,7 @@ from ..core.model import Job, Workflow
 from ..core.shellfmt import ShellFormatError
 from ..planning.jobs import priority_of
 from .base import (
+    RECORD_AFTER_S,
     ExecOptions,
     JobResult,
     Outcome,
@@ -40,7 +41,6 @@ from .tempfiles import TempFiles
 __all__ = ["execute", "Scheduler"]
 
 _BATCH_TARGET_S = 0.02   # a batch of tiny run: jobs should take about this long
-_RECORD_AFTER_S = 0.001  # a started job's process is recorded within about this long
 
 
 def execute(workflow: Workflow, jobs: Iterable[Any], options: ExecOptions | None = None) -> RunResult:
@@ -171,7 +171,7 @@ class Scheduler(JobGraph, Stopping, TempFiles):
                 timeout = min(timeout, 0.1)
             if getattr(self.runner, "started", None):
                 # started processes are recorded at the next step: make it come soon
-                timeout = _RECORD_AFTER_S if timeout is None else min(timeout, _RECORD_AFTER_S)
+                timeout = RECORD_AFTER_S if timeout is None else min(timeout, RECORD_AFTER_S)
             outcomes = self.runner.wait(timeout, rfd)
             finished = self.finished
             for outcome in outcomes:   # work that finished is kept, signal or not

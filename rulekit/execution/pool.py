@@ -2,10 +2,11 @@
 
 Workers are started once per run (lazily, up to the core count) and each sits in its own
 process group; a worker gets a batch of tasks over a pipe and answers one Outcome per task as
-soon as it is done. Shell jobs (and script jobs: a fresh Python each) are spawned straight from the driver with posix_spawn into a
-new process group (about 2 ms per job, no fork of the driver's memory) and are waited on
-through pidfds, so one `multiprocessing.connection.wait` call watches workers, shell jobs and
-the signal wake-up pipe together.
+soon as it is done. Shell jobs (and script jobs: a fresh Python each) are spawned straight
+from the driver with posix_spawn into a new process group (no fork of the driver's memory),
+shell jobs on spawner threads that release the GIL while the child execs (spawner.py), and
+are waited on through pidfds, so one `multiprocessing.connection.wait` call watches workers,
+shell jobs, the spawner threads' results and the signal wake-up pipe together.
 
 Start method: "fork" when the driver has no other thread yet (workers are started before the
 progress bar's thread, see `prestart`): a forked worker starts in about a millisecond and
@@ -19,8 +20,10 @@ workflow from its rule file once each. Note that forkserver and spawn re-import 
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
+import select
 import signal
 import sys
 import threading
@@ -31,9 +34,10 @@ from multiprocessing.connection import wait as mp_wait
 from typing import Any
 
 from ..core.model import Workflow
-from .base import Outcome, Task, WorkflowRef
+from .base import RECORD_AFTER_S, Outcome, Task, WorkflowRef
 from .directexec import DirectExec
 from .procs import Watchdog, boot_ticks, descendants, group_members, signal_all, start_time, table
+from .spawner import SpawnPool, posix_spawn_nogil, spawn_threads
 from .worker import failed_text, read_capture, reap, spawn_task, worker_main, write_benchmark
 
 __all__ = ["LocalRunner"]
@@ -115,6 +119,14 @@ class LocalRunner:
         # (jobid, pid, pgid, start time) of tasks started since the last take_started()
         self.started: list[tuple[int, int, int, int | None]] = []
         self._worker_start: dict[int, int | None] = {}
+        # shell jobs start on helper threads where that releases the GIL (spawner.py)
+        threads = spawn_threads(self.max_workers)
+        self.spawner = SpawnPool(self._start_shell, threads) if threads else None
+        # pidfds of running shell jobs, the spawner's and the scheduler's wake-up fds
+        self._poll = select.poll() if _HAS_PIDFD and hasattr(select, "poll") else None
+        self._polled_wakeup: int | None = None
+        if self._poll is not None and self.spawner is not None:
+            self._poll.register(self.spawner.fileno(), select.POLLIN)
 
     def take_started(self) -> list[tuple[int, int, int, int | None]]:
         """The process (pid, group, start time) running each task submitted since the last
@@ -163,7 +175,16 @@ class LocalRunner:
             self.started.extend((t.jobid, pid, pid, started) for t in batch)
 
     def wait(self, timeout: float | None, wakeup_fd: int | None = None) -> list[Outcome]:
+        spawner = self.spawner
+        if spawner is not None and spawner.busy and self._take_spawned() and self.started:
+            # jobs started since the scheduler chose `timeout`: their processes are
+            # recorded at its next step, which must come as soon as it would have
+            timeout = RECORD_AFTER_S if timeout is None else min(timeout, RECORD_AFTER_S)
+        if self._poll is not None and not any(w.pending for w in self.workers):
+            return self._wait_shells(timeout, wakeup_fd)
         objs: list[Any] = [w.conn for w in self.workers if w.pending]
+        if spawner is not None and spawner.busy:
+            objs.append(spawner)
         if _HAS_PIDFD:
             objs.extend(_Fd(fd) for fd in self.shells)
         elif self.shells:
@@ -183,9 +204,32 @@ class LocalRunner:
                 self._drain(worker, out)
             elif isinstance(obj, _Fd) and obj.fd in self.shells:
                 self._finish_shell(obj.fd, out)
+            elif spawner is not None and obj is spawner:  # type: ignore[comparison-overlap]
+                self._take_spawned()
         if not _HAS_PIDFD:
             for key in list(self.shells):
                 self._finish_shell(key, out, block=False)
+        return out
+
+    def _wait_shells(self, timeout: float | None, wakeup_fd: int | None) -> list[Outcome]:
+        """wait() when only shell jobs run: one poll object kept up to date as jobs start
+        and end (building a selector per call, as mp_wait does, cost ~35 µs a step)."""
+        poll = self._poll
+        assert poll is not None
+        if wakeup_fd != self._polled_wakeup:
+            if self._polled_wakeup is not None:
+                poll.unregister(self._polled_wakeup)
+            if wakeup_fd is not None:
+                poll.register(wakeup_fd, select.POLLIN)
+            self._polled_wakeup = wakeup_fd
+        out: list[Outcome] = []
+        ms = None if timeout is None else max(0, math.ceil(timeout * 1000))
+        spawner = self.spawner
+        for fd, _events in poll.poll(ms):
+            if fd in self.shells:
+                self._finish_shell(fd, out)
+            elif spawner is not None and fd == spawner.fileno():
+                self._take_spawned()
         return out
 
     def terminate(self, grace: float) -> list[Outcome]:
@@ -194,6 +238,8 @@ class LocalRunner:
         SIGKILL to all of them still alive after `grace` seconds. Jobs that had already
         finished come back with their real outcome."""
         out: list[Outcome] = []
+        if self.spawner is not None:
+            self._take_spawned(block=True)   # every job under way is started and known
         for w in [w for w in self.workers if w.pending]:
             self._drain(w, out)           # answers already sent count as finished work
         for key in list(self.shells):
@@ -254,6 +300,9 @@ class LocalRunner:
             self.watchdog.remove(w.proc.pid)
         self.workers.clear()
         self.idle.clear()
+        if self.spawner is not None:
+            self._take_spawned(block=True)
+            self.spawner.close()
         self.watchdog.close()
 
     # -- internals -----------------------------------------------------------------------
@@ -305,10 +354,41 @@ class LocalRunner:
     def _spawn(self, task: Task) -> None:
         self.watchdog.ready()
         start = time.time()
+        if self.spawner is not None and task.kind == "shell":
+            self.spawner.submit((task, start))   # picked up by _take_spawned
+            return
         before = boot_ticks()
         pid, capture = spawn_task(task, True, self.env, self.direct)
         after = boot_ticks()
         self.watchdog.add(pid)
+        self._spawned(task, start, pid, capture, before, after)
+
+    def _start_shell(self, request: tuple[Task, float]) -> tuple[int, Any, int | None, int | None]:
+        """On a spawner thread: start the task; the watchdog knows its group at once."""
+        before = boot_ticks()
+        pid, capture = spawn_task(request[0], True, self.env, self.direct,
+                                  spawn=posix_spawn_nogil)
+        after = boot_ticks()
+        self.watchdog.add(pid)
+        return pid, capture, before, after
+
+    def _take_spawned(self, block: bool = False) -> int:
+        """Register the shell jobs the spawner threads have started (returns how many); a
+        start that failed raises here, as it would have in _spawn."""
+        assert self.spawner is not None
+        failure: BaseException | None = None
+        taken = self.spawner.take(block)
+        for (task, start), result, error in taken:
+            if error is not None:
+                failure = failure or error
+                continue
+            self._spawned(task, start, *result)
+        if failure is not None:
+            raise failure
+        return len(taken)
+
+    def _spawned(self, task: Task, start: float, pid: int, capture: Any,
+                 before: int | None, after: int | None) -> None:
         self.live.add(pid)
         # The kernel's start time of the job (in clock ticks) lies between the two
         # readings; when they agree it is known without reading /proc (see take_started).
@@ -320,6 +400,8 @@ class LocalRunner:
         self.started.append((task.jobid, pid, pid, known if boot_ticks_ok[0] else None))
         if _HAS_PIDFD:
             key = os.pidfd_open(pid)
+            if self._poll is not None:
+                self._poll.register(key, select.POLLIN)
         else:
             key = pid
         self.shells[key] = _Shell(task, pid, key if _HAS_PIDFD else None, capture, start)
@@ -334,6 +416,8 @@ class LocalRunner:
         self.live.discard(sh.pid)
         del self.shells[key]
         if sh.pidfd is not None:
+            if self._poll is not None:
+                self._poll.unregister(sh.pidfd)
             os.close(sh.pidfd)
         code, usage = got
         end = time.time()

@@ -102,7 +102,7 @@ def format_exception(exc: BaseException, rule: str) -> str:
 
 def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
                 env: Any = None, stdin: Any = None,
-                direct: DirectExec | None = None) -> tuple[int, Any]:
+                direct: DirectExec | None = None, spawn: Any = os.posix_spawn) -> tuple[int, Any]:
     """Start argv with stdin from /dev/null (or the open file `stdin`) and stdout+stderr to
     `log` (appended) or to an anonymous temp file (returned, to show the output).
     posix_spawn: no fork of a big driver.
@@ -128,12 +128,11 @@ def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
         pid = 0
         if plain is not None:   # a simple command: exec'd as bash would (directexec.py)
             try:
-                pid = os.posix_spawn(plain[0], plain[1], plain[2], file_actions=actions,
-                                     **kwargs)
+                pid = spawn(plain[0], plain[1], plain[2], file_actions=actions, **kwargs)
             except OSError:
                 pid = 0   # not a program exec can start (a script without #!): bash decides
         if not pid:
-            pid = os.posix_spawn(argv[0], list(argv), environ, file_actions=actions, **kwargs)
+            pid = spawn(argv[0], list(argv), environ, file_actions=actions, **kwargs)
     except BaseException:
         if capture is not None:
             capture.close()
@@ -172,7 +171,7 @@ def script_payload(task: Task) -> bytes:
 
 
 def spawn_task(task: Task, new_group: bool, env: Any = None,
-               direct: DirectExec | None = None) -> tuple[int, Any]:
+               direct: DirectExec | None = None, spawn: Any = os.posix_spawn) -> tuple[int, Any]:
     """Start a shell task (its argv) or a script task (a fresh Python running
     scriptjob.py, the payload on its stdin). Returns (pid, capture) as spawn_shell."""
     if task.kind == "script":
@@ -185,7 +184,7 @@ def spawn_task(task: Task, new_group: bool, env: Any = None,
         finally:
             payload.close()
     assert task.command is not None
-    return spawn_shell(task.command, task.redirect, new_group, env, direct=direct)
+    return spawn_shell(task.command, task.redirect, new_group, env, direct=direct, spawn=spawn)
 
 
 def reap(pid: int, block: bool = True) -> tuple[int, Any] | None:
