@@ -277,3 +277,30 @@ def test_corruption_found_on_read_is_rebuilt(tmp_path: Path) -> None:
     assert len(seen) == 1 and "corrupt" in seen[0]
     s.put_many([record(1)])
     assert s.get("out/1.txt") is not None
+
+
+def test_records_in_a_long_wal_survive_sigkill(tmp_path: Path) -> None:
+    """The WAL is checkpointed every WAL_CHECKPOINT_PAGES pages, not every 1,000: a run's
+    many step transactions stay in it, and every one of them survives a SIGKILL."""
+    proc = run_py("""
+        import sys, time
+        from rulekit.state.store import InputRecord, MetadataStore, OutputRecord
+        s = MetadataStore(sys.argv[1])
+        print(s._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0], flush=True)
+        for i in range(1500):
+            rec = OutputRecord(f"out/{i}.txt", "step", {"i": str(i)}, "{}", "c0de",
+                               [InputRecord(f"in/{i}.txt", 1, 10, None)], 1.5, 2.5, logs=[],
+                               run_id="r1")
+            s.finish_step([rec], [f"out/{i}.txt"], [], mark=[f"out/{i + 1}.txt"], run_id="r1")
+        print("written", flush=True)
+        time.sleep(60)
+    """, str(tmp_path))
+    assert proc.stdout is not None
+    assert int(proc.stdout.readline()) == store_mod.WAL_CHECKPOINT_PAGES
+    assert proc.stdout.readline().strip() == "written"
+    assert (tmp_path / ".rulekit" / "metadata.db-wal").stat().st_size > 1000 * 4096
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    store = MetadataStore(tmp_path)
+    assert len(store.all_records()) == 1500
+    assert store.incomplete_paths() == {"out/1500.txt"}
