@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import textwrap
 import tokenize
 
 try:   # hashlib's own blake2b, without hashlib's import of OpenSSL (start-up time, issue 12)
@@ -71,6 +70,8 @@ def normalize_code(kind: str, text: str) -> str:
     """The text a code hash is taken of: `kind` is "run", "shell" or "script"."""
     if kind == "run":
         try:
+            import textwrap  # run: bodies only (start-up time)
+
             return "py:" + _python_tokens(textwrap.dedent(text))
         except (tokenize.TokenError, IndentationError, SyntaxError):
             # Not tokenizable on its own (should not happen for a body that compiled):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
 
 from .patterns import Pattern
@@ -58,22 +58,58 @@ class ShellText(str):
         return (ShellText, (str(self), self.shell))
 
 
-@dataclass(frozen=True)
-class FlaggedCallable:
+class _Frozen:
+    """What @dataclass(frozen=True) gives a small record, written out once (making the
+    dataclasses at import cost start-up time, issue 12): fields set once by __init__,
+    compared and hashed as a tuple of `_fields`."""
+
+    _fields: tuple[str, ...] = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{self.__class__.__qualname__}({shown})"
+
+
+class FlaggedCallable(_Frozen):
     """An input function wrapped by a flag helper, e.g. ancient(lambda wc: ...)."""
 
+    _fields = ("func", "flags")
     func: Callable[..., Any]
     flags: frozenset[str]
+
+    def __init__(self, func: Callable[..., Any], flags: frozenset[str]) -> None:
+        object.__setattr__(self, "func", func)
+        object.__setattr__(self, "flags", flags)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
 
 
-@dataclass(frozen=True)
-class Unpack:
+class Unpack(_Frozen):
     """unpack(f): the dict or list f returns becomes several (named) inputs."""
 
+    _fields = ("func",)
     func: Callable[..., Any]
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        object.__setattr__(self, "func", func)
 
 
 def flag(value: Any, name: str) -> Any:
@@ -209,7 +245,7 @@ class Body:
     script: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)   # its own __repr__ (a generated one is made, then dropped)
 class Rule:
     """One rule (or checkpoint) as the rule file declares it, values evaluated.
 

@@ -38,27 +38,37 @@ class WildcardError(ValueError):
     """A pattern is malformed or a wildcard has no value."""
 
 
+_BRACE = re.compile(r"[{}]")
+
+
 def _split(pattern: str) -> list[tuple[str, str | None, str | None]]:
     """Split into (literal, name, constraint) triples; `{{`/`}}` are literal braces."""
     parts: list[tuple[str, str | None, str | None]] = []
     literal: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if ch in "{}" and pattern.startswith(ch * 2, i):
+    i = 0
+    next_brace = _BRACE.search
+    while True:      # from brace to brace: the text between is literal
+        found = next_brace(pattern, i)
+        if found is None:
+            literal.append(pattern[i:])
+            break
+        at = found.start()
+        literal.append(pattern[i:at])
+        ch = pattern[at]
+        if pattern.startswith(ch * 2, at):
             literal.append(ch)
-            i += 2
+            i = at + 2
             continue
         if ch == "{":
-            m = _WILDCARD.match(pattern, i)
+            m = _WILDCARD.match(pattern, at)
             if m is None:
-                raise WildcardError(f"malformed wildcard in {pattern!r} at offset {i}")
+                raise WildcardError(f"malformed wildcard in {pattern!r} at offset {at}")
             parts.append(("".join(literal), m.group("name"), m.group("constraint")))
             literal = []
             i = m.end()
             continue
-        literal.append(ch)
-        i += 1
+        literal.append(ch)     # a lone '}'
+        i = at + 1
     parts.append(("".join(literal), None, None))
     return parts
 
@@ -77,7 +87,8 @@ def wildcard_names(pattern: str) -> list[str]:
 class Pattern:
     """A compiled output/input pattern."""
 
-    __slots__ = ("text", "names", "regex", "fmt", "literal_prefix", "is_plain", "free")
+    __slots__ = ("text", "names", "regex", "source", "fmt", "literal_prefix", "is_plain",
+                 "free")
 
     def __init__(self, text: str, constraints: Mapping[str, str] | None = None) -> None:
         self.text = text
@@ -87,6 +98,7 @@ class Pattern:
         fmt: list[str] = []
         names: list[str] = []
         free = True
+        plain_wildcards = True    # every wildcard `(?P<name>.+)`: the regex cannot be bad
         for literal, name, constraint in parts:
             regex.append(re.escape(literal))
             fmt.append(literal.replace("{", "{{").replace("}", "}}"))
@@ -99,10 +111,17 @@ class Pattern:
             names.append(name)
             rx = constraint if constraint is not None else constraints.get(name, ".+")
             free = free and rx == ".+"
+            plain_wildcards = plain_wildcards and free and name.isascii() \
+                and name.isidentifier()
             regex.append(f"(?P<{name}>{rx})")
         self.names: tuple[str, ...] = tuple(names)
         self.is_plain = not names
-        self.regex = re.compile("".join(regex), re.DOTALL)
+        self.source = "".join(regex)
+        # Compiled on the first match (a plan matches few of a big file's patterns; `check`
+        # none), unless a constraint or a name could make it invalid: that is an error now.
+        self.regex: re.Pattern[str] | None = None
+        if not plain_wildcards:
+            self.regex = re.compile(self.source, re.DOTALL)
         self.fmt = "".join(fmt)
         self.literal_prefix = parts[0][0] if names else text
         # Every wildcard matches any non-empty text (no constraint; the regex is DOTALL):
@@ -115,7 +134,10 @@ class Pattern:
             return {} if path == self.text else None
         if not path.startswith(self.literal_prefix):
             return None
-        m = self.regex.fullmatch(path)
+        regex = self.regex
+        if regex is None:
+            regex = self.regex = re.compile(self.source, re.DOTALL)
+        m = regex.fullmatch(path)
         return m.groupdict() if m else None
 
     def format(self, wildcards: Mapping[str, Any]) -> str:

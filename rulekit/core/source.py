@@ -18,7 +18,7 @@ from pathlib import Path
 from types import CodeType
 
 __all__ = ["Span", "register_source", "source_line", "caret_snippet", "compile_value",
-           "compile_block", "value_syntax_span"]
+           "compile_block", "value_syntax_span", "VALUE_CALL"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +98,35 @@ def value_syntax_span(err: SyntaxError, path: str, line: int, col: int, prefix_l
 def compile_value(text: str, path: str, line: int, col: int) -> CodeType:
     """Compile a directive value (a Python argument list) in eval mode.
 
-    The result evaluates to `__rulekit_args__(...)`; the caller binds that name to a
-    function returning `(args, kwargs)`. Positions are those of the rule file.
-    Raises SyntaxError with rule-file `lineno`/`offset`.
+    The result evaluates to `__rulekit_args__(...)` (or `VALUE_CALL(...)`); the caller
+    binds both names to a function returning `(args, kwargs)`. Positions are those of the
+    rule file. Raises SyntaxError with rule-file `lineno`/`offset`.
     """
+    want = col - 1 - len(_VALUE_FN) - 1      # where the call starts in the wrapped value
+    if want <= 0 and col - 1 >= len(_SHORT_CALL.encode()):
+        # the value keeps its column: `ʀ(` and blanks before it (columns count bytes)
+        wrapped = _SHORT_CALL + " " * (col - 1 - len(_SHORT_CALL.encode())) + text + "\n)"
+    elif want > 0:
+        # the call starts where the slow path below puts it, the value keeps its column
+        wrapped = "(" + " " * (want - 1) + _VALUE_FN + "(" + text + "\n))"
+    else:
+        return _compile_value_by_tree(text, path, line, col)
+    try:
+        code = compile(wrapped, path, "eval")
+    except SyntaxError:
+        return _compile_value_by_tree(text, path, line, col)   # the error, placed exactly
+    return _relocated(code, line - 1)
+
+
+# The call a value is wrapped in when there is no room for `__rulekit_args__(` before it
+# on its line (most directives, `    input: ...`): a name no rule file spells by chance.
+VALUE_CALL = "_\u0280"
+_SHORT_CALL = VALUE_CALL + "("
+
+
+def _compile_value_by_tree(text: str, path: str, line: int, col: int) -> CodeType:
+    """compile_value for any column, and with exact SyntaxError positions: parsed as a
+    tree, whose nodes are then moved to the rule file's line and column (slower)."""
     prefix = _VALUE_FN + "("
     wrapped = prefix + text + "\n)"
     try:
@@ -111,6 +136,19 @@ def compile_value(text: str, path: str, line: int, col: int) -> CodeType:
         raise SyntaxError(err.msg, (path, span.line, span.col, source_line(path, span.line))) from None
     _shift(tree, line, col, col - 1 - len(prefix))
     return compile(tree, path, "eval")
+
+
+def _relocated(code: CodeType, lines: int) -> CodeType:
+    """`code` and the code inside it (lambdas, comprehensions, functions) moved down by
+    `lines`: line numbers are stored relative to each code's first line, so this is what
+    padding its source with `lines` newlines gives, without compiling them."""
+    if lines == 0:
+        return code
+    consts = code.co_consts
+    if any(isinstance(c, CodeType) for c in consts):
+        code = code.replace(co_consts=tuple(_relocated(c, lines) if isinstance(c, CodeType)
+                                            else c for c in consts))
+    return code.replace(co_firstlineno=code.co_firstlineno + lines)
 
 
 def compile_block(header: str, body: str, path: str, body_line: int) -> CodeType:

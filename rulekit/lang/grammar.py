@@ -2,7 +2,9 @@
 
 The grammar text lives in grammar/rules.lark. An installed wheel carries it inside the
 package (`rulekit/lang/rules.lark`, see pyproject's force-include); an editable install
-or a source checkout finds it next to the package, at `<repo>/grammar/rules.lark`.
+or a source checkout finds it next to the package, at `<repo>/grammar/rules.lark`
+(caches.grammar_file). Only a rule file missing from the parse cache (parsecache.py) needs
+this module, and lark with it.
 
 The post-lexer does three jobs on top of lark's `Indenter` contract:
 - indentation: `_INDENT`/`_DEDENT` like Python's tokenizer, with positions and Python's own
@@ -23,13 +25,13 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import lark
 from lark import Lark, Token
 from lark.indenter import Indenter
+
+from .caches import cache_folder, grammar_file
 
 __all__ = ["TOP_KEYWORDS", "RULE_KEYWORDS", "SyntaxProblem", "RuleIndenter", "grammar_text",
            "get_parser"]
@@ -308,32 +310,30 @@ def _span(first: Token, last: Token) -> Token:
 
 def grammar_text() -> str:
     """The grammar, from the installed package or else from the source checkout."""
-    try:
-        return (resources.files("rulekit.lang") / "rules.lark").read_text("utf-8")
-    except (FileNotFoundError, NotADirectoryError, OSError):
-        pass
-    return (Path(__file__).resolve().parents[2] / "grammar" / "rules.lark").read_text("utf-8")
+    path = grammar_file()
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    # a zipped install: no file to open
+    from importlib import resources
+
+    return (resources.files("rulekit.lang") / "rules.lark").read_text("utf-8")
 
 
 def _cache_file(text: str) -> str | None:
-    """Where lark may keep the analysed grammar: a per-user folder, never the shared /tmp.
+    """Where lark may keep the analysed grammar: the per-user cache folder, never the
+    shared /tmp (lark's default, where another user could plant a pickle it loads).
 
     Loading the analysed grammar takes ~5 ms instead of ~35 ms to build it, paid by every
-    process that parses (the CLI, each worker). lark's default cache file lives in the
-    shared temp folder and is unpickled on load, so another user could plant one there.
-    The name hashes everything the cache depends on, including what lark's own key
-    leaves out (the post-lexer's kept terminals).
+    process that parses (the CLI, each worker) when its rule file is not in the parse
+    cache (parsecache.py). The name hashes everything the cache depends on, including what
+    lark's own key leaves out (the post-lexer's kept terminals).
     """
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):
+    folder = cache_folder()
+    if folder is None:
         return None
     key = "\0".join([text, repr(RuleIndenter().always_accept), lark.__version__,
                       sys.version.split()[0]])
-    folder = os.path.join(base, "rulekit")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
     return os.path.join(folder, f"grammar-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lark")
 
 

@@ -15,15 +15,22 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import hashing
 from ..core.errors import LoadError, RulesSyntaxError, WorkflowError
 from ..core.iopaths import fspaths
 from ..core.model import Body, Rule, Workflow
 from ..core.patterns import Pattern
-from ..core.source import Span, compile_block, compile_value, register_source, source_line
-from . import nested, scattergather, usererrors, userule
+from ..core.source import (
+    VALUE_CALL,
+    Span,
+    compile_block,
+    compile_value,
+    register_source,
+    source_line,
+)
+from . import nested, scattergather, usererrors
 from .configfile import deep_merge, read_config
 from .directiveargs import (
     check_envvars,
@@ -34,12 +41,15 @@ from .directiveargs import (
     spread_named,
 )
 from .namespace import make_namespace, register_rule
-from .parser import parse
+from .parsecache import parse
 from .rulepaths import check_rule_paths, no_nul
 from .scriptlang import check_script_language
 from .shellcheck import check_rule_texts
 from .snakecompat import compat_imports
 from .syntax import Directive, Keyword, ModuleDecl, PyChunk, RuleDecl, UseRule, Value
+
+if TYPE_CHECKING:
+    from .userule import LoadedModule
 
 __all__ = ["load", "DIRECTIVES", "UNSUPPORTED", "deep_merge", "working_directory"]
 
@@ -141,7 +151,7 @@ class _Loader:
         self.wf = wf
         self.overrides = overrides
         self.ns = wf.namespace
-        self.ns["__rulekit_args__"] = lambda *args, **kwargs: (args, kwargs)
+        self.ns["__rulekit_args__"] = self.ns[VALUE_CALL] = lambda *args, **kwargs: (args, kwargs)
         self.rule_spans: dict[str, Span] = {}
         self.replace_config = False
         self.set_scatter: dict[str, int] = {}   # --set-scatter NAME=N
@@ -150,7 +160,7 @@ class _Loader:
         self.ns[nested.CALL] = self.nested_rule
         self.block_keywords: list[Keyword] = []   # include: etc. inside Python blocks, by key
         self.ns[nested.KEYWORD_CALL] = self.block_keyword
-        self.modules: dict[str, userule.LoadedModule] = {}
+        self.modules: dict[str, LoadedModule] = {}
         self.star_names: set[str] = set()   # rules `use rule *` made: one override allowed
 
     # -- files -------------------------------------------------------------------------
@@ -169,9 +179,13 @@ class _Loader:
             elif isinstance(item, RuleDecl):
                 self.define_rule(item)
             elif isinstance(item, UseRule):
-                userule.use_rule(self, item)
+                from .userule import use_rule  # only for files that use rules
+
+                use_rule(self, item)
             elif isinstance(item, ModuleDecl):
-                userule.declare_module(self, item)
+                from .userule import declare_module
+
+                declare_module(self, item)
             else:
                 self.keyword(item)
         self.loading.pop()

@@ -15,18 +15,28 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 from ..core.errors import RulesSyntaxError
 from ..core.source import Span, register_source
 from .grammar import SyntaxProblem, get_parser
-from .syntax import Directive, Item, Keyword, Module, ModuleDecl, PyChunk, RuleDecl, UseRule, Value
+from .syntax import (
+    Directive,
+    Item,
+    Keyword,
+    Module,
+    ModuleDecl,
+    PyChunk,
+    RuleDecl,
+    UseRule,
+    Value,
+    normalized_source,
+)
 
 __all__ = ["parse"]
 
 
 def parse(text: str, path: str) -> Module:
-    """Parse a rule file. Raises RulesSyntaxError (with a Span) on any syntax problem."""
-    # Python reads source with universal newlines; doing the same keeps every line/column
-    # unchanged and gives the loader plain "\n" text to compile.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
+    """Parse a rule file. Raises RulesSyntaxError (with a Span) on any syntax problem.
+
+    The loader parses through parsecache.parse, which skips this (and lark) for a file
+    parsed before."""
+    text = normalized_source(text)
     register_source(path, text)
     try:
         tree = get_parser().parse(text)

@@ -14,7 +14,6 @@ from typing import Any
 
 from ..core.errors import LoadError
 from ..core.model import flag
-from ..core.reportmark import ReportMark, report_flag
 
 __all__ = ["make_report"]
 
@@ -56,6 +55,8 @@ def make_report(files: list[str], basedir: str) -> Callable[..., Any]:
             if not os.path.isfile(full):
                 raise LoadError(f"report(): caption file {os.fspath(caption)} not found "
                                 f"(looked in {base})")
+        from ..core.reportmark import ReportMark, report_flag  # on use (start-up time)
+
         mark = ReportMark(full, _text("category", category), _text("subcategory", subcategory),
                           {str(k): str(v) for k, v in (labels or {}).items()})
         return flag(value, report_flag(mark))

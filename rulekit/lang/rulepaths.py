@@ -14,7 +14,6 @@ from typing import Any
 from ..core.errors import LoadError
 from ..core.model import Rule, Unpack
 from ..core.patterns import Pattern, WildcardError, wildcard_names
-from ..core.reportmark import report_mark
 from ..core.source import Span
 
 __all__ = ["check_rule_paths", "no_nul"]
@@ -58,7 +57,7 @@ def check_rule_paths(rule: Rule, global_constraints: Mapping[str, str]) -> None:
                 if key != "input" or not (callable(path) or isinstance(path, Unpack)):
                     raise LoadError(f"{key} items must be paths, got {type(path).__name__}", rule.spans[key])
                 continue
-            if report_mark(path) is not None:
+            if getattr(path, "flags", None) and _report_mark(path) is not None:
                 raise LoadError(f"report() marks outputs only, not {key}", rule.spans[key])
             no_nul(key, path, rule.spans[key])
             try:
@@ -79,3 +78,9 @@ def no_nul(key: str, path: str, span: Span) -> None:
 
 def _fmt_names(names: set[str]) -> str:
     return ", ".join("{" + n + "}" for n in sorted(names)) if names else "none"
+
+
+def _report_mark(path: str) -> Any:
+    from ..core.reportmark import report_mark  # for flagged paths only (start-up time)
+
+    return report_mark(path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Collection
 
 from ..core.errors import LoadError, RulesSyntaxError, WorkflowError
@@ -37,6 +36,8 @@ def user_span(exc: BaseException, fallback: Span, files: Collection[str]
               ) -> tuple[Span, str | None]:
     """The innermost rule-file line of `exc`'s traceback, and the code it called there
     (outside rulekit) that raised, if any."""
+    import traceback  # errors only (start-up time)
+
     span = fallback
     raised_in = None
     for frame in traceback.extract_tb(exc.__traceback__):

@@ -365,8 +365,16 @@ def override_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+_OVERRIDE_OPTIONS = ("set_threads", "max_threads", "set_resources", "default_resources",
+                     "retries", "consider_ancient", "all_temp", "no_temp")
+
+
 def overrides_from_options() -> Any:
-    """The Overrides given by override_options, or None."""
+    """The Overrides given by override_options, or None when none is given (then the
+    overrides module is not even imported: start-up time)."""
+    given = [remembered(name) for name in _OVERRIDE_OPTIONS]
+    if all(value is None or value is False or value == () for value in given):
+        return None
     from .overrides import Overrides
 
     get = remembered

@@ -121,9 +121,11 @@ def load_from_options(file: str | None, directory: str | None, config_items: tup
               workdir=workdir, cores=cores,
               replace_config=bool(remembered("replace_workflow_config", False)),
               scatter=parse_set_scatter(remembered("set_scatter", ())))
-    from .overrides import apply_overrides
+    overrides = overrides_from_options()
+    if overrides is not None:
+        from .overrides import apply_overrides
 
-    apply_overrides(wf, overrides_from_options())
+        apply_overrides(wf, overrides)
     return wf
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 __all__ = ["complete_targets", "complete_rules"]
 
@@ -51,6 +53,8 @@ def _targets(ctx: click.Context) -> list[str]:
 
 
 def _complete(found: Any, incomplete: str) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem  # only when completing (start-up)
+
     try:
         values = found()
     except Exception:  # noqa: BLE001 - a broken rule file completes nothing, quietly
