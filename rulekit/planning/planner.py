@@ -34,7 +34,7 @@ from .reasons import (
 from .storeview import RecordView
 from .triggers import (
     RERUN_TRIGGERS,
-    changed_inputs,
+    RecordTriggers,
     code_changed,
     input_set_changed,
     job_params,
@@ -130,6 +130,7 @@ class Planner:
         checksums = "checksum" in self.triggers
         made_temps = self.made_temps
         content = self.content
+        check_record = RecordTriggers(self.triggers, stat, self.fs.root).check
         reasons: list[list[Reason] | None] = [None] * len(jobs)
         # removed temp outputs that need not be remade -> (mtime, path) of the newest file
         # behind them, so a consumer still sees an input newer than its output
@@ -190,11 +191,7 @@ class Planner:
                                 else [])
                     self._store_reasons(job, temp_record, recorded, r, jid in waiting)
             if record is not None:
-                recorded = record.input_rows()   # (triggers.recorded_inputs, inlined)
-                if check_mtime and oldest is not None:
-                    r.extend(changed_inputs(job, recorded, stat, oldest.mtime_ns, oldest_path,
-                                            self.fs.root))
-                self._store_reasons(job, record, recorded, r, jid in waiting)
+                check_record(job, record, oldest, oldest_path, jid in waiting, r)
             if job.deps:
                 _upstream(job, reasons, r)
             if jid in waiting:

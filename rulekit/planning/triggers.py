@@ -9,6 +9,8 @@ were made, and the planner's (cached, batched) `stat`, and returning the reasons
     params_changed    the `params` trigger: one reason per param whose value differs
     input_set_changed the `input` trigger: the set of input paths differs
     code_changed      the `code` trigger: the body's code hash differs
+    RecordTriggers    all of the above for one job and its record, in that order, in one
+                      call (the hot path of a no-op run: every job has a record)
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from typing import Any
 
 from ..core.jobvalues import TBD
 from ..core.model import Job
+from ..core.paramtext import canonical_params
 from .fs import FileStat
-from .reasons import CodeChanged, InputChanged, InputSetChanged, ParamsChanged
+from .reasons import CodeChanged, InputChanged, InputSetChanged, ParamsChanged, Reason
 from .storeview import RecordView
 
 __all__ = ["RERUN_TRIGGERS", "DEFAULT_TRIGGERS", "recorded_inputs", "changed_inputs", "same_content", "CHECKSUM_MAX_SIZE",
-           "params_changed", "input_set_changed", "code_changed", "job_params"]
+           "params_changed", "input_set_changed", "code_changed", "job_params",
+           "RecordTriggers"]
 
 #: Every rerun trigger, and those a plan uses unless told otherwise.
 RERUN_TRIGGERS = ("mtime", "params", "input", "code", "checksum")
@@ -100,13 +104,16 @@ _ABSENT = object()
 def params_changed(job: Job, record: Any) -> list[ParamsChanged]:
     """One reason per param whose value differs from the recorded one. A value not known
     yet (TBD: the job's input is being made, so it runs anyway) is not compared."""
-    if any(v is TBD for v in job.params):
+    if not job.params:   # most jobs: no params, nothing to encode
+        if record.params == "{}":
+            return []
+        current = "{}"
+    elif any(v is TBD for v in job.params):
         return []
-    from ..core.paramtext import canonical_params
-
-    current = canonical_params(job_params(job)) if job.params else "{}"
-    if current == record.params:
-        return []
+    else:
+        current = canonical_params(job_params(job))
+        if current == record.params:
+            return []
     try:
         old = json.loads(record.params)
     except ValueError:
@@ -137,3 +144,65 @@ def code_changed(job: Job, record: Any) -> list[CodeChanged]:
     if record.code_hash and new_hash and record.code_hash != new_hash:
         return [CodeChanged(record.code_hash, new_hash)]
     return []
+
+
+class RecordTriggers:
+    """The triggers that compare a job with the record of its outputs, for one plan.
+
+    `check` appends what `changed_inputs` (with the mtime trigger and existing outputs),
+    `params_changed`, `input_set_changed` (unless the job waits for a checkpoint) and
+    `code_changed` find, in that order. A job with one input that the record lists alone
+    (most jobs) is compared inline: the same tests, without four calls and their lists.
+    """
+
+    __slots__ = ("stat", "root", "mtime", "params", "inputs", "code")
+
+    def __init__(self, triggers: set[str], stat: Callable[[str], FileStat | None],
+                 root: str) -> None:
+        self.stat = stat
+        self.root = root
+        self.mtime = "mtime" in triggers
+        self.params = "params" in triggers
+        self.inputs = "input" in triggers
+        self.code = "code" in triggers
+
+    def check(self, job: Job, record: RecordView, oldest: FileStat | None, output: str,
+              waiting: bool, r: list[Reason]) -> None:
+        rows = record.input_rows()
+        inputs = job.input
+        one = len(inputs) == 1 and len(rows) == 1
+        if one:
+            (inp,), (row,) = inputs, rows   # unpacking: NamedList's own [] is Python code
+            one = row[0] == inp
+        if one:
+            if self.mtime and oldest is not None:
+                self._one_input(inp, row, oldest.mtime_ns, output, r)
+            # input set: the one recorded path is the one input, nothing to compare
+            if self.params and (job.params or record.params != "{}"):
+                r.extend(params_changed(job, record))
+        else:
+            if self.mtime and oldest is not None:
+                r.extend(changed_inputs(job, rows, self.stat, oldest.mtime_ns, output,
+                                        self.root))
+            if self.params:
+                r.extend(params_changed(job, record))
+            if self.inputs and not waiting:
+                r.extend(input_set_changed(job, rows))
+        if self.code:
+            old_hash, new_hash = record.code_hash, job.rule.code_hash
+            if old_hash and new_hash and old_hash != new_hash:
+                r.append(CodeChanged(old_hash, new_hash))
+
+    def _one_input(self, inp: str, row: Any, t_out: int, output: str,
+                   r: list[Reason]) -> None:
+        """changed_inputs for a job whose one input is the record's one row."""
+        if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
+            return
+        st = self.stat(inp)
+        if st is None or st.is_dir or st.mtime_ns > t_out:
+            return
+        if st.mtime_ns == row[1] and st.size == row[2]:
+            return
+        if same_content(self.root, inp, st, row):
+            return
+        r.append(InputChanged(str(inp), output, row[1], st.mtime_ns, row[2], st.size))

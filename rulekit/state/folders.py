@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["private_folder"]
+__all__ = ["private_folder", "LOCK_DIR", "lock_dir", "run_files"]
+
+LOCK_DIR = ".rulekit-locks"
+
+
+def lock_dir(root_dir: str | os.PathLike[str]) -> str:
+    return os.path.join(os.fspath(root_dir), LOCK_DIR)
+
+
+def run_files(root_dir: str | os.PathLike[str]) -> list[str]:
+    """The `run-*.json` files in the lock folder (none when it is missing or unreadable).
+    Cheap on purpose: with none, a run has no dead run to recover from and needs neither
+    the registry lock nor the lock module (a no-op run asks this first)."""
+    try:
+        names = os.listdir(lock_dir(root_dir))
+    except OSError:
+        return []
+    return [n for n in names if n.startswith("run-") and n.endswith(".json")]
 
 
 def private_folder(path: str) -> None:

@@ -39,20 +39,13 @@ from filelock import FileLock, Timeout
 
 from ..core.errors import LockError
 from ..core.liveness import run_alive
-from .folders import private_folder
+from .folders import LOCK_DIR, lock_dir, private_folder
 
 __all__ = ["OutputLock", "Holder", "StaleRun", "unlock", "lock_dir", "recover_stale",
            "unusable", "LOCK_DIR", "remove_unless_read", "live_holders"]
 
 REGISTRY_TIMEOUT = 10.0  # others hold the registry for milliseconds; waiting is fine
 _SHOW_FILES = 10
-
-
-LOCK_DIR = ".rulekit-locks"
-
-
-def lock_dir(root_dir: str | os.PathLike[str]) -> str:
-    return os.path.join(os.fspath(root_dir), LOCK_DIR)
 
 
 @dataclass(frozen=True)

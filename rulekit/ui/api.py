@@ -24,6 +24,7 @@ from ..lang import loader
 from ..lang.loader import working_directory
 from ..planning.plan import DEFAULT_TRIGGERS, Plan, make_plan
 from ..planning.reasons import WaitingForCheckpoint
+from ..state.folders import run_files
 
 if TYPE_CHECKING:
     from ..execution.base import RunResult
@@ -170,9 +171,11 @@ class Workflow:
                 store = self.open_store(ropts.warn)
                 checkpoints = CheckpointState()   # this run's checkpoint jobs: pending, done
                 try:
-                    from ..execution.runguard import recover_crashed
+                    if run_files(self.model.workdir):   # else no run died holding a lock
+                        from ..execution.runguard import recover_crashed
 
-                    recover_crashed(self.model.workdir, store, ropts.warn or _stderr_warning)
+                        recover_crashed(self.model.workdir, store,
+                                        ropts.warn or _stderr_warning)
                     plan = self._plan(popts, store, checkpoints=checkpoints)
                     if on_plan is not None:
                         on_plan(plan)
