@@ -17,7 +17,7 @@ from .reasons import (
     Reason,
 )
 
-__all__ = ["PlannedJob", "Plan"]
+__all__ = ["PlannedJob", "Plan", "planned_job"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,20 @@ class PlannedJob:
                 "reasons": [r.to_json() for r in self.reasons]}
 
 
+_new = object.__new__
+_set_job = PlannedJob.__dict__["job"].__set__
+_set_reasons = PlannedJob.__dict__["reasons"].__set__
+
+
+def planned_job(job: Job, reasons: tuple[Reason, ...]) -> PlannedJob:
+    """PlannedJob(job, reasons) without the frozen dataclass's __init__ (one
+    object.__setattr__ call per field), equal in every way: a plan makes one per job."""
+    planned = _new(PlannedJob)
+    _set_job(planned, job)
+    _set_reasons(planned, reasons)
+    return planned
+
+
 class Plan:
     """The jobs that must run, in a deterministic topological order, with their reasons."""
 
@@ -39,7 +53,14 @@ class Plan:
         self.dag = dag
         self.jobs = jobs
         self.warnings = warnings
-        self._by_id = {p.job.id: p for p in jobs}
+        self._by_ids: dict[int, PlannedJob] | None = None
+
+    @property
+    def _by_id(self) -> dict[int, PlannedJob]:
+        """job id -> PlannedJob, made when first asked (the CLI's plan never asks)."""
+        if self._by_ids is None:
+            self._by_ids = {p.job.id: p for p in self.jobs}
+        return self._by_ids
 
     def __iter__(self) -> Iterator[PlannedJob]:
         return iter(self.jobs)

@@ -17,19 +17,19 @@ from ..core.model import Job
 from .content import ContentJudge
 from .dag import Dag
 from .fs import FileStat, FileSystem
-from .planned import Plan, PlannedJob
+from .planned import Plan, PlannedJob, planned_job
 from .reasons import (
     ChecksumChanged,
     Forced,
     Incomplete,
     InputNewer,
-    MissingOutput,
     NoOutput,
     Reason,
-    UpstreamRuns,
     WaitingForCheckpoint,
     format_ns,
     format_span,
+    missing_output,
+    upstream_runs,
 )
 from .storeview import RecordView
 from .triggers import (
@@ -92,8 +92,8 @@ class Planner:
                     for k, o in zip(keep or omitted, omitted)]
         self.records: Mapping[str, RecordView] = {}
         if self.store is not None and self.triggers & set(RERUN_TRIGGERS):
-            stats = self.fs.stat_many([o for job in jobs for o in job.output])
-            existing = [o for o, st in stats.items() if st is not None]
+            stat = self.fs.stat   # (cached for the pass below; no dict of every output)
+            existing = [o for job in jobs for o in job.output if stat(o) is not None]
             if existing:
                 read = getattr(self.store, "plan_records", self.store.get_many)
                 self.records = read(existing)
@@ -108,7 +108,7 @@ class Planner:
             if not more:
                 break
             temp_needed |= more
-        planned = [PlannedJob(job, tuple(r)) for job, r in zip(jobs, reasons) if r]
+        planned = [planned_job(job, r) for job, r in zip(jobs, reasons) if r]
         self._future_check()
         if "params" in self.triggers:
             self.warnings.extend(_unstable_params_warnings(jobs))
@@ -118,7 +118,7 @@ class Planner:
 
     def _pass(self, jobs: list[Job], keep: list[bool] | None,
               consumers: list[list[Job]] | None,
-              temp_needed: set[tuple[int, int]]) -> list[list[Reason] | None]:
+              temp_needed: set[tuple[int, int]]) -> list[tuple[Reason, ...] | None]:
         stat = self.fs.stat
         output_stat = self.fs.output_stat   # a symlink output by the link's own mtime
         targets = {j.id for j in self.dag.targets}
@@ -131,7 +131,8 @@ class Planner:
         made_temps = self.made_temps
         content = self.content
         check_record = RecordTriggers(self.triggers, stat, self.fs.root).check
-        reasons: list[list[Reason] | None] = [None] * len(jobs)
+        # per job id: its reasons, kept as the tuple its PlannedJob holds
+        reasons: list[tuple[Reason, ...] | None] = [None] * len(jobs)
         # removed temp outputs that need not be remade -> (mtime, path) of the newest file
         # behind them, so a consumer still sees an input newer than its output
         behind: dict[str, tuple[int, str]] = {}
@@ -157,12 +158,12 @@ class Planner:
                         skipped.append(out)
                         if jid not in targets and (jid, i) not in temp_needed:
                             continue
-                    r.append(MissingOutput(out))
+                    r.append(missing_output(out))
                 elif oldest is None or st.mtime_ns < oldest.mtime_ns:
                     oldest, oldest_path = st, out
             if not any_missing and job.benchmark is not None and stat(job.benchmark) is None:
                 # the benchmark file counts as an output, as in Snakemake
-                r.append(MissingOutput(job.benchmark))
+                r.append(missing_output(job.benchmark))
             if incomplete:
                 for out in outputs:
                     if out in incomplete:
@@ -199,7 +200,7 @@ class Planner:
             if not outputs and not r and (not job.input or job.rule.body is not None):
                 r.append(NoOutput(bool(job.input)))
             if r:
-                reasons[jid] = r
+                reasons[jid] = tuple(r)
         return reasons
 
     # One small check per trigger that is not in triggers.py; each appends to `r`, the
@@ -274,7 +275,7 @@ class Planner:
             for out in skipped:
                 behind[out] = newest
 
-    def _temp_needed(self, jobs: list[Job], reasons: list[list[Reason] | None],
+    def _temp_needed(self, jobs: list[Job], reasons: list[tuple[Reason, ...] | None],
                      done: set[tuple[int, int]]) -> set[tuple[int, int]]:
         """Missing temp outputs that a running job reads: their producers must run."""
         stat = self.fs.stat
@@ -398,7 +399,7 @@ def _unstable_params_warnings(jobs: list[Job]) -> list[str]:
 _PLAIN_TYPES = frozenset((str, int, float, bool, type(None)))
 
 
-def _upstream(job: Job, reasons: list[list[Reason] | None], r: list[Reason]) -> None:
+def _upstream(job: Job, reasons: list[tuple[Reason, ...] | None], r: list[Reason]) -> None:
     """A job that makes one of `job`'s inputs runs (the first such, and how many)."""
     running = None
     count = 0
@@ -408,4 +409,4 @@ def _upstream(job: Job, reasons: list[list[Reason] | None], r: list[Reason]) -> 
             if running is None:
                 running = dep
     if running is not None:
-        r.append(UpstreamRuns(running.name, count))
+        r.append(upstream_runs(running.name, count))
