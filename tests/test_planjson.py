@@ -100,3 +100,22 @@ def test_chunks_join_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         out = io.StringIO()
         planjson.write_plan_json(plan, out)
         assert out.getvalue() == expected, size
+
+
+def test_reasons_written_as_encoded() -> None:
+    """The reasons list is written directly for its usual values; the text is what the
+    general encoder writes for [r.to_json() for r in reasons], whatever the values."""
+    from rulekit.planning import reasons as R
+
+    cases = [
+        (), (R.MissingOutput("a/é.txt"),),
+        (R.Forced("forceall"), R.MissingOutput("x"), R.UpstreamRuns("a[s=1]", 2)),
+        (R.Incomplete("x", None), R.Incomplete("y", 42), R.NoOutput(True)),
+        (R.InputNewer("i", "o", 2_000_000_000, 1_000_000_000),
+         R.InputSetChanged(("a", "b"), ()), R.CodeChanged("0" * 40, "1" * 40)),
+        (R.ParamsChanged("p", {"k": [1, 2.5, None, True]}, {3: "int key"}),
+         R.ParamsChanged("q", float("nan"), (1, "x")), R.WaitingForCheckpoint("cp")),
+    ]
+    for reasons in cases:
+        assert planjson._reasons(reasons) == planjson.encode(
+            [r.to_json() for r in reasons], 6)

@@ -68,15 +68,38 @@ def _job(p: Any) -> str:
     wildcards = job.wildcards
     if wildcards:
         wc = ("{\n        " + ",\n        ".join(
-            [_string(k) + ": " + encode(v, 8) for k, v in wildcards.items()]) + "\n      }")
+            [_string(k) + ": " + (_string(v) if type(v) is str else encode(v, 8))
+             for k, v in wildcards.items()]) + "\n      }")
     else:
         wc = "{}"
     return ('    {\n      "rule": ' + _string(job.rule.name)
             + ',\n      "wildcards": ' + wc
             + ',\n      "inputs": ' + _paths(job.input)
             + ',\n      "outputs": ' + _paths(job.output)
-            + ',\n      "reasons": ' + encode([r.to_json() for r in p.reasons], 6)
+            + ',\n      "reasons": ' + _reasons(p.reasons)
             + "\n    }")
+
+
+def _reasons(reasons: Any) -> str:
+    """encode([r.to_json() for r in reasons], 6), with the usual values (str keys; str
+    and int values) written directly."""
+    if not reasons:
+        return "[]"
+    parts = []
+    for reason in reasons:
+        data = reason.to_json()
+        items = []
+        for k, v in data.items():
+            if type(k) is not str:
+                parts.append(encode(data, 8))
+                break
+            kind = type(v)
+            items.append(_string(k) + ": " + (_string(v) if kind is str else int.__repr__(v)
+                                              if kind is int else encode(v, 10)))
+        else:
+            parts.append("{\n          " + ",\n          ".join(items) + "\n        }"
+                         if items else "{}")
+    return "[\n        " + ",\n        ".join(parts) + "\n      ]"
 
 
 def _paths(paths: Any) -> str:
