@@ -65,6 +65,17 @@ def test_expand_product_zip_and_escapes():
         expand("{a}/{b}", a=[1])
 
 
+def test_expand_one_list():
+    """One list (the fast path): every combinator gives one path per value, in order."""
+    values = [3, "b", 1.5, "a b", "{x}"]
+    want = ["c/3.txt", "c/b.txt", "c/1.5.txt", "c/a b.txt", "c/{x}.txt"]
+    assert expand("c/{s}.txt", s=values) == want
+    assert expand("c/{s}.txt", zip, s=values) == want
+    assert expand("c/{s}.txt", s=(v for v in values)) == want
+    assert expand(["{s}.x", "{s}/{s}.y"], s=[1, 2]) == ["1.x", "2.x", "1/1.y", "2/2.y"]
+    assert expand("{s}", lambda *lists: [("only",)], s=[1, 2]) == ["only"]
+
+
 def test_glob_wildcards(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "raw").mkdir()

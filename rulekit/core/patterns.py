@@ -203,6 +203,12 @@ def expand(pattern: str | Iterable[str], *combinator: Any, allow_missing: bool =
                 raise WildcardError(
                     f"expand: no values given for wildcard {{{name}}} in {pat!r}")
         fmt = "".join(fmt_parts)
+        if len(keys) == 1 and combine in (itertools.product, zip):
+            # one list (expand("c/{s}.txt", s=SAMPLES), 10^5 items): each combination is
+            # one value; no tuples to zip into dicts
+            key = keys[0]
+            out.extend([fmt.format_map({key: v}) for v in values[key]])
+            continue
         for combo in combine(*(values[k] for k in keys)):
             out.append(fmt.format_map(dict(zip(keys, combo))))
     return out

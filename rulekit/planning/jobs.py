@@ -74,7 +74,7 @@ class RuleInfo:
 
     __slots__ = ("rule", "out_fmts", "flagged_out", "inputs", "static_names", "params",
                  "params_names", "log", "benchmark", "has_wildcards", "simple_params",
-                 "plain_inputs", "input_fmts",
+                 "plain_inputs", "input_fmts", "one_out", "one_in",
                  "plain_job", "threads")
 
     def __init__(self, rule: Rule) -> None:
@@ -139,6 +139,12 @@ class RuleInfo:
         # to a producer whose output pattern is the same); None when no input has any.
         self.input_fmts: list[str | None] | None = (
             [f.fmt for f in fmts] if any(f.fmt is not None for f in fmts) else None)
+        # The commonest rule of all (one output and one input, both with wildcards and
+        # without flags): their formats, for a job made without list comprehensions.
+        self.one_out = (self.out_fmts[0][0] if len(self.out_fmts) == 1
+                        and not self.flagged_out else None)
+        self.one_in = (self.plain_inputs[0][0] if self.plain_inputs is not None
+                       and len(self.plain_inputs) == 1 else None)
         self.plain_job = (not self.log and self.benchmark is None and not rule.resources
                           and not self.params and type(rule.threads) is int)
         self.threads: int = (rule.threads if self.plain_job and isinstance(rule.threads, int)
@@ -195,6 +201,8 @@ def _fill(info: RuleInfo, job: Job, value: str) -> str:
 
 def job_outputs(info: RuleInfo, wc: dict[str, str]) -> list[str]:
     """The job's output paths; flagged ones stay AnnotatedPaths with the rule's flags."""
+    if info.one_out is not None:
+        return [info.one_out.format_map(wc)]
     if not info.flagged_out:
         return [f.format_map(wc) if f is not None else text for f, text, _ in info.out_fmts]
     return [text if f is None else AnnotatedPath(f.format_map(wc), flags) if flags
@@ -212,6 +220,8 @@ def job_inputs(info: RuleInfo, job: Job) -> tuple[NamedList, tuple[str, str] | N
     wc = job.wildcards
     plain = info.plain_inputs
     if plain is not None and info.static_names is not None:   # (plain inputs are static)
+        if info.one_in is not None:
+            return named_list([info.one_in.format_map(wc)], info.static_names), None
         return named_list([t if f is None else f.format_map(wc) for f, t in plain],
                           info.static_names), None
     if info.static_names is not None:

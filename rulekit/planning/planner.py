@@ -353,7 +353,9 @@ class Planner:
     def _future_check(self) -> None:
         now = self.fs.now_ns()
         limit = now + _FUTURE_SLACK_NS
-        self.fs.stat_many(self.dag.sources)  # source files are only listed, not yet stat'ed
+        stat = self.fs.stat
+        for path in self.dag.sources:   # source files are only listed, not yet stat'ed
+            stat(path)
         future = [(path, st.mtime_ns) for path, st in self.fs.known().items()
                   if st is not None and st.mtime_ns > limit]
         future.sort()

@@ -281,11 +281,7 @@ class _Builder:
 
     def _build(self, rule: Rule, wc: dict[str, str], path: str | None) -> Job:
         info = self.infos[rule.name]
-        if info.flagged_out:
-            outputs = job_outputs(info, wc)
-        else:
-            outputs = [wc_fmt.format_map(wc) if wc_fmt is not None else text
-                       for wc_fmt, text, _ in info.out_fmts]
+        outputs = job_outputs(info, wc)
         if (len(outputs) == 1 and type(path) is str and type(outputs[0]) is str
                 and outputs[0] == path):
             outputs[0] = path   # one string for the requester's input and this output
@@ -389,7 +385,10 @@ def _hinted(pat: Pattern, path: str, given: dict[str, str]) -> dict[str, str] | 
     (same order) the job shares that dict (10^5 jobs of a chain: one dict each, not two)."""
     names = pat.names
     if pat.free:
-        if len(given) == len(names) and all(
+        if len(names) == 1 and len(given) == 1:   # the commonest case, without a loop
+            if given.get(names[0]):
+                return given
+        elif len(given) == len(names) and all(
                 [n == k and given[n] for n, k in zip(names, given)]):
             return given
         if all([given.get(n) for n in names]):

@@ -98,7 +98,11 @@ def _widths(plan: Plan, w_wc: int, w_out: int, max_width: int) -> tuple[int, int
         if n > w_wc:
             w_wc = min(n, max_width)
         outs = job.output
-        n = len(outs[0]) if len(outs) == 1 else len(_outputs_text(outs))
+        if len(outs) == 1:
+            (only,) = outs   # (not outs[0]: NamedList.__getitem__ is Python code)
+            n = len(only)
+        else:
+            n = len(_outputs_text(outs))
         if n > w_out:
             w_out = min(n, max_width)
     return w_wc, w_out
@@ -113,7 +117,8 @@ def _wildcards_text(wcs: dict[str, Any]) -> str:
 
 def _outputs_text(outs: list[str], max_outputs: int = 3) -> str:
     if len(outs) == 1:
-        return str(outs[0])
+        (only,) = outs   # (not outs[0]: NamedList.__getitem__ is Python code)
+        return str(only)
     shown = ", ".join(outs[:max_outputs])
     if len(outs) > max_outputs:
         shown += f" (+{len(outs) - max_outputs} more)"
