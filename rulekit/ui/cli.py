@@ -32,6 +32,7 @@ from .clisupport import (
 )
 from .completion import complete_targets
 from .docout import document_command, emit, emit_json
+from .pipeguard import guard_stdout
 
 if TYPE_CHECKING:
     from ..planning.plan import Plan
@@ -402,26 +403,6 @@ def unlock(file: str | None, directory: str | None, force: bool) -> None:
     click.echo(f"Released {len(removed)} lock record{'s' if len(removed) != 1 else ''}.")
 
 
-def main() -> None:
-    from ..planning.gcpause import KEEP_FROZEN
-
-    KEEP_FROZEN[0] = True   # this process ends after the command: see gcpause.no_gc
-    try:
-        cli(prog_name="rulekit")
-    finally:
-        # The process ends with the command: what is alive now is frozen, so that the
-        # collections of interpreter shutdown do not walk every object the imports made
-        # once more (a tenth of `rulekit check`, issue 12). Objects are still freed by
-        # reference counting; only cyclic garbage left at exit is not collected.
-        import gc
-
-        gc.freeze()
-
-
-if __name__ == "__main__":
-    main()
-
-
 def _csv(rows: list[dict[str, Any]]) -> str:
     """Rows as CSV text: a header of the keys, None as an empty field, "\\n" line ends
     (what pandas' to_csv wrote, without importing pandas)."""
@@ -437,3 +418,25 @@ def _csv(rows: list[dict[str, Any]]) -> str:
         out.write("\n")
     writer.writerows(rows)
     return out.getvalue()
+
+
+def main() -> None:
+    from ..planning.gcpause import KEEP_FROZEN
+
+    KEEP_FROZEN[0] = True   # this process ends after the command: see gcpause.no_gc
+    guard_stdout()          # `rulekit run | head`: the run goes on (pipeguard.py)
+    try:
+        cli(prog_name="rulekit")
+    finally:
+        # The process ends with the command: what is alive now is frozen, so that the
+        # collections of interpreter shutdown do not walk every object the imports made
+        # once more (a tenth of `rulekit check`, issue 12). Objects are still freed by
+        # reference counting; only cyclic garbage left at exit is not collected.
+        import gc
+
+        gc.freeze()
+
+
+if __name__ == "__main__":
+    main()
+

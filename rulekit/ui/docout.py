@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import click
 
 from ..core.errors import RulekitError
+from .pipeguard import PipeSafe
 
 __all__ = ["document_stdout", "document_command", "document_stream", "emit", "step_summary"]
 
@@ -50,7 +51,7 @@ def document_stdout(active: bool = True) -> Iterator[None]:
     saved = os.dup(1)
     os.dup2(2, 1)
     real = os.fdopen(saved, "w", encoding=sys.stdout.encoding or "utf-8", closefd=True)
-    _target.append(real)
+    _target.append(PipeSafe(real))  # type: ignore[arg-type]  # `... --format json | head`
     try:
         yield
     finally:
