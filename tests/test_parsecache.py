@@ -156,3 +156,58 @@ def test_check_of_an_unchanged_file_does_not_import_lark(tmp_path):
                            capture_output=True, text=True, timeout=120).stdout
             for _ in range(2)]
     assert seen == ["Rulesfile: ok (1 rules)\nTrue\n", "Rulesfile: ok (1 rules)\nFalse\n"]
+
+
+BIG = "".join(f"""
+rule r{i}:
+    input: "data/{{s}}.{i}.in", ref="ref.fa"
+    output: "out/{{s}}.{i}.out"
+    params: k={i}, label=lambda w: w.s + "{i}"
+    shell: "cp {{input[0]}} {{output}}"
+""" for i in range(3))
+
+
+def _compiles(monkeypatch) -> list[tuple[str, int, int]]:
+    calls: list[tuple[str, int, int]] = []
+    real = parsecache.compile_value
+
+    def counted(text: str, path: str, line: int, col: int):
+        calls.append((text, line, col))
+        return real(text, path, line, col)
+
+    monkeypatch.setattr(parsecache, "compile_value", counted)
+    return calls
+
+
+def test_values_compiled_for_a_file_are_kept_with_it(cache, tmp_path, monkeypatch):
+    from rulekit.lang.loader import load
+
+    rules = tmp_path / "Rulesfile"
+    rules.write_text(BIG)
+    calls = _compiles(monkeypatch)
+    first = load(rules)
+    assert len(calls) == 12                      # input, output, params, shell of 3 rules
+    again = load(rules)
+    assert len(calls) == 12                      # all read back
+    for a, b in zip(first.rules.values(), again.rules.values()):
+        assert (a.input, a.output, a.body.command) == (b.input, b.output, b.body.command)
+        assert [v for _, v in a.params][0] == [v for _, v in b.params][0]
+    rules.write_text(BIG.replace("k=2,", "k=22,"))
+    changed = load(rules)
+    assert calls[12:] == [('k=22, label=lambda w: w.s + "2"', 17, 13)]   # only the edit
+    assert changed.rules["r2"].params[0] == ("k", 22)
+
+
+def test_errors_in_kept_values_are_located_as_before(cache, tmp_path):
+    rules = tmp_path / "Rulesfile"
+    rules.write_text("rule a:\n    output: 'a'\n    params: x=1, y=undefined_name\n"
+                     "    shell: 'touch a'\n")
+    shown = []
+    for _ in range(2):      # compiled, then read back from the cache
+        out = subprocess.run([sys.executable, "-m", "rulekit", "check"], cwd=tmp_path,
+                             env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "c")},
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2
+        shown.append(out.stderr)
+    assert shown[0] == shown[1]
+    assert shown[0].startswith("Rulesfile:3:20: error: NameError: name 'undefined_name'")

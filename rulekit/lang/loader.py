@@ -22,14 +22,7 @@ from ..core.errors import LoadError, RulesSyntaxError, WorkflowError
 from ..core.iopaths import fspaths
 from ..core.model import Body, Rule, Workflow
 from ..core.patterns import Pattern
-from ..core.source import (
-    VALUE_CALL,
-    Span,
-    compile_block,
-    compile_value,
-    register_source,
-    source_line,
-)
+from ..core.source import VALUE_CALL, Span, compile_block, register_source, source_line
 from . import nested, scattergather, usererrors
 from .configfile import deep_merge, read_config
 from .directiveargs import (
@@ -41,7 +34,7 @@ from .directiveargs import (
     spread_named,
 )
 from .namespace import make_namespace, register_rule
-from .parsecache import parse
+from .parsecache import compiled_value, keep_compiled, parse
 from .rulepaths import check_rule_paths, no_nul
 from .scriptlang import check_script_language
 from .shellcheck import check_rule_texts
@@ -188,6 +181,7 @@ class _Loader:
                 declare_module(self, item)
             else:
                 self.keyword(item)
+        keep_compiled(path)   # the values compiled for it go into the parse cache
         self.loading.pop()
 
     def load_configfile(self, path: str, span: Span | None) -> None:
@@ -249,7 +243,7 @@ class _Loader:
         if value.block:
             text, line, col = _dedent_block(value)
         try:
-            code = compile_value(text, value.span.path, line, col)
+            code = compiled_value(text, value.span.path, line, col)
             values: tuple[tuple[Any, ...], dict[str, Any]] = eval(
                 code, self.ns if scope is None else scope)
             return values

@@ -2,6 +2,8 @@
 was last parsed is read back as its syntax tree instead of parsed again, and then lark is
 not imported at all (importing it and setting up the parser is a third of the start-up of
 `rulekit check`, issue 12). Also used by every worker process that loads the workflow.
+The directive values the loader compiled for the file are kept with it (`compiled_value`,
+`keep_compiled`): compiling them is most of what loading a big rule file costs.
 
 The entries live in the per-user cache folder of the grammar's tables (caches.py):
 `$XDG_CACHE_HOME/rulekit`, else `~/.cache/rulekit`, one file per rule-file path hashed into
@@ -9,8 +11,10 @@ The entries live in the per-user cache folder of the grammar's tables (caches.py
 loads thousands). An entry is used only when everything the tree depends on is unchanged:
 
 - the rule file's path and its whole text (compared in full, not by a hash);
-- the parser: size and modification time of rulekit's modules that make the tree, of the
-  grammar file and of lark's `__init__.py` (lark's version), and the Python version.
+- the parser: size and modification time of rulekit's modules that make the tree (and
+  compile values), of the grammar file and of lark's `__init__.py` (lark's version), the
+  Python version and its optimisation level (`-O`);
+- for a compiled value: its text, line and column (and the file's path, above).
 
 Entries are `marshal` data (tuples of strings and numbers): reading one never runs code, as
 unpickling could. A missing, unreadable, read-only or corrupt cache is only a miss;
@@ -24,9 +28,10 @@ import marshal
 import os
 import sys
 import zlib
+from types import CodeType
 from typing import Any
 
-from ..core.source import Span, register_source
+from ..core.source import Span, compile_value, register_source
 from .caches import cache_folder, grammar_file
 from .syntax import (
     Directive,
@@ -41,14 +46,19 @@ from .syntax import (
     normalized_source,
 )
 
-__all__ = ["parse"]
+__all__ = ["parse", "compiled_value", "keep_compiled"]
 
-_FORMAT = 1
+_FORMAT = 2
 _LANG = os.path.dirname(os.path.abspath(__file__))
 # rulekit's modules whose code decides the tree (or how it is stored here)
 _MAKERS = tuple(os.path.join(_LANG, name) for name in
                 ("parser.py", "grammar.py", "syntax.py", "parsecache.py",
                  os.path.join("..", "core", "source.py")))
+
+# What is kept for each rule file being loaded: where its entry goes, the entry's key and
+# tree as stored, the values compiled for it before (read back) and those it uses now.
+_Codes = dict[tuple[str, int, int], CodeType]
+_LOADING: dict[str, tuple[str, tuple[Any, ...], str, list[Any], _Codes, _Codes]] = {}
 
 
 def parse(text: str, path: str) -> Module:
@@ -56,18 +66,53 @@ def parse(text: str, path: str) -> Module:
     before by the same parser; else parsed (lark is imported then) and stored."""
     text = normalized_source(text)
     register_source(path, text)
+    _LOADING.pop(path, None)
     stamp = _stamp()
     entry = _entry_path(path) if stamp is not None else None
-    if entry is not None and stamp is not None:
-        module = _read(entry, stamp, path, text)
-        if module is not None:
-            return module
-    from .parser import parse as parse_source
+    if entry is None or stamp is None:
+        from .parser import parse as parse_source
 
-    module = parse_source(text, path)
-    if entry is not None:
-        _write(entry, (_FORMAT, stamp, path, text, _encode(module)))
+        return parse_source(text, path)
+    module, items, codes = _read(entry, stamp, path, text)
+    if module is None:
+        from .parser import parse as parse_source
+
+        module = parse_source(text, path)
+        try:
+            items = _encode(module)
+        except ValueError:
+            return module
+        _write(entry, (_FORMAT, stamp, path, text, items, []))
+    _LOADING[path] = (entry, stamp, text, items, codes, {})
     return module
+
+
+def compiled_value(text: str, path: str, line: int, col: int) -> CodeType:
+    """source.compile_value(text, path, line, col), kept with the rule file's entry while
+    `path` loads (after parse()): a value compiled for an earlier text of the file is
+    reused when its own text, line and column are unchanged."""
+    kept = _LOADING.get(path)
+    if kept is None:
+        return compile_value(text, path, line, col)
+    before, now = kept[4], kept[5]
+    key = (text, line, col)
+    code = now.get(key) or before.get(key)
+    if code is None:
+        code = compile_value(text, path, line, col)
+    now[key] = code
+    return code
+
+
+def keep_compiled(path: str) -> None:
+    """`path` has loaded: store the values compiled for it with its tree when they are not
+    exactly those stored (new ones, or some no longer used)."""
+    kept = _LOADING.pop(path, None)
+    if kept is None:
+        return
+    entry, stamp, text, items, before, now = kept
+    if now.keys() != before.keys():
+        _write(entry, (_FORMAT, stamp, path, text, items,
+                       [(*key, code) for key, code in now.items()]))
 
 
 def _stamp() -> tuple[Any, ...] | None:
@@ -80,7 +125,8 @@ def _stamp() -> tuple[Any, ...] | None:
         if spec is None or spec.origin is None:
             return None
         files.append(spec.origin)
-        return (sys.version, *((st.st_size, st.st_mtime_ns) for st in map(os.stat, files)))
+        return (sys.version, sys.flags.optimize,
+                *((st.st_size, st.st_mtime_ns) for st in map(os.stat, files)))
     except (OSError, ImportError, ValueError):
         return None
 
@@ -93,16 +139,24 @@ def _entry_path(path: str) -> str | None:
     return os.path.join(folder, f"parsed-{bucket:02x}.marshal")
 
 
-def _read(entry: str, stamp: tuple[Any, ...], path: str, text: str) -> Module | None:
+def _read(entry: str, stamp: tuple[Any, ...], path: str, text: str
+          ) -> tuple[Module | None, list[Any], _Codes]:
+    """The stored tree (decoded and as stored) of `path` with this text, and the values
+    compiled for it; the tree is None when the text or anything else differs, and the
+    values are kept only if the parser, its version and the path are the same."""
     try:
         with open(entry, "rb") as fh:
             data = marshal.loads(fh.read())
-        fmt, their_stamp, their_path, their_text, items = data
-        if (fmt, their_stamp, their_path, their_text) != (_FORMAT, stamp, path, text):
-            return None
-        return Module(path, [_decode_item(item, path) for item in items])
+        fmt, their_stamp, their_path, their_text, items, stored = data
+        if (fmt, their_stamp, their_path) != (_FORMAT, stamp, path):
+            return None, [], {}
+        codes = {(t, line, col): code for t, line, col, code in stored
+                 if isinstance(code, CodeType)}
+        if their_text != text:
+            return None, [], codes
+        return Module(path, [_decode_item(item, path) for item in items]), items, codes
     except Exception:  # noqa: BLE001 - a missing or damaged entry is only a miss
-        return None
+        return None, [], {}
 
 
 def _write(entry: str, data: tuple[Any, ...]) -> None:
