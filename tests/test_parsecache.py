@@ -130,6 +130,18 @@ def test_an_entry_that_cannot_be_written_only_costs_the_parse(cache, monkeypatch
         [os.path.basename(entry)]            # no temporary file left behind
 
 
+def test_grammar_tables_that_cannot_be_read_or_written_only_cost_building_them(cache):
+    # the folder is there, but where lark keeps its tables a folder stands in the way
+    expected = parser.parse(EVERY_KIND, P)
+    tables = grammar._cache_file(grammar.grammar_text())
+    assert tables is not None and os.path.isfile(tables)
+    os.unlink(tables)
+    os.makedirs(tables)
+    grammar.get_parser.cache_clear()
+    assert parser.parse(EVERY_KIND, P) == expected
+    assert os.path.isdir(tables)
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_cache_folder_only_costs_the_parse(cache, monkeypatch):
     cache.mkdir(parents=True)
