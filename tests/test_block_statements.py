@@ -134,3 +134,55 @@ def test_class_fields_and_values_stay_python(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert (wf / "a.txt").read_text() == "7\n"
     assert "Rulesfile\", line 20, in rule all" in done.stderr, done.stderr
+
+
+def test_every_statement_form_in_blocks(tmp_path: Path) -> None:
+    """Several names, values on the next lines, a value going on over deeper lines, and the
+    statements whose values are keyword arguments, inside blocks; `report:` with its value
+    on the next line at the top level."""
+    wf = write(tmp_path, {
+        "Rulesfile": """\
+            rule all:
+                input: "x.txt", "y.txt", "c.txt"
+
+            rule y:
+                output: "y.txt"
+                shell: "echo {wildcards} > {output}"
+
+            rule x:
+                output: "x.txt"
+                shell: "touch {output}"
+
+            if True:
+                localrules: y, all   # a comment
+                envvars: "HOME", "PATH"
+            def later():
+                localrules: all,
+                    x
+            later()
+            for name in ["c"]:
+                include:
+                    f"rules/{name}.rules"
+                ruleorder: y > x
+                scattergather:
+                    split=3
+                wildcard_constraints:
+                    s="[a-z]+"
+            report:
+                "workflow.rst"
+            """,
+        "rules/c.rules": PART.format(name="c"),
+        "workflow.rst": "About\\n=====\\n",
+    })
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import rulekit; m = rulekit.load('Rulesfile').model; "
+         "print(sorted(m.localrules), m.ruleorder, m.scatter, "
+         "m.wildcard_constraints['s'], m.report_description.endswith('workflow.rst'))"],
+        cwd=wf, capture_output=True, text=True, timeout=60)
+    assert loaded.stdout == ("['all', 'x', 'y'] [['y', 'x']] {'split': 3} [a-z]+ True\n"), \
+        loaded.stderr
+    first = rulekit(wf, "run", "--cores", "2", "--config", "c=1")
+    assert first.returncode == 0, first.stderr
+    assert (wf / "c.txt").read_text() == "1\n"
+    again = rulekit(wf, "run", "--cores", "2", "--config", "c=1")
+    assert (again.returncode, again.stdout) == (0, NOTHING)

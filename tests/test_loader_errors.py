@@ -196,6 +196,16 @@ CASES = [
         "DIR/Rulesfile:2:12: error: AttributeError: no rule named 'b' is defined above this line\n        input: rules.b.output\n               ^",
         id='rules_reference_before_definition',
     ),
+    pytest.param(
+        'rule b:\n    output: "b"\n\nif True:\n    ruleorder: b > bb\n',
+        "DIR/Rulesfile:5:16: error: ruleorder: there is no rule named 'bb'\n        ruleorder: b > bb\n                   ^\n  hint: did you mean 'b'?",
+        id='ruleorder_unknown_rule',
+    ),
+    pytest.param(
+        'configfile: "latin1.yaml"\n',
+        "DIR/Rulesfile:1:13: error: config file latin1.yaml is not UTF-8 text (invalid continuation byte at byte 5)\n    configfile: \"latin1.yaml\"\n                ^",
+        id='config_not_utf8',
+    ),
 ]
 
 
@@ -203,6 +213,7 @@ CASES = [
 def test_error_text(tmp_path, text, expected):
     (tmp_path / "Rulesfile").write_text(text)
     (tmp_path / "bad.yaml").write_text("a: [1, 2\n")
+    (tmp_path / "latin1.yaml").write_bytes(b"a: 1\n\xe9t\xe9: 2\n")
     with pytest.raises(RulekitError) as info:
         load(tmp_path / "Rulesfile")
     assert info.value.exit_code == 2

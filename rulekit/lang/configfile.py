@@ -30,9 +30,14 @@ def read_config(path: str, span: Span | None) -> dict[str, Any]:
     shown = os.path.relpath(path) if span is not None else path
     try:
         text = Path(path).read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise LoadError(f"config file {shown} is a folder, not a file", span) from None
     except OSError:
         raise LoadError(f"config file not found: {shown}", span,
                         facts=[("looked for", path)]) from None
+    except UnicodeDecodeError as err:
+        raise LoadError(f"config file {shown} is not UTF-8 text ({err.reason} at byte "
+                        f"{err.start})", span) from None
     try:
         import json
 

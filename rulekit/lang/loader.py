@@ -23,7 +23,7 @@ from ..core.iopaths import fspaths
 from ..core.model import Body, Rule, Workflow
 from ..core.patterns import Pattern
 from ..core.source import VALUE_CALL, Span, compile_block, register_source, source_line
-from . import nested, scattergather, usererrors
+from . import blockstatements, nested, scattergather, usererrors
 from .configfile import deep_merge, read_config
 from .directiveargs import (
     check_envvars,
@@ -64,6 +64,9 @@ UNSUPPORTED_STATEMENTS = ("container", "containerized", "conda", "singularity",
 _UNSUPPORTED_LINE = re.compile(
     r"(use\s+rule|module\s+\w+\s*:|subworkflow\s+\w+\s*:|(?:"
     + "|".join(UNSUPPORTED_STATEMENTS) + r")\s*:)")
+# A line that may start a keyword statement inside a Python block (blockstatements.py).
+_STATEMENT_LINE = re.compile(
+    r"^[ \t]*(?:" + "|".join(sorted(blockstatements.STATEMENTS)) + r")[ \t]*:", re.M)
 RUN_HEADER = ("def __rulekit_run__(input, output, params, wildcards, threads, resources, log,"
               " config, rule, jobid):")
 HANDLER_HEADER = "def __rulekit_handler__(log=None):"
@@ -113,6 +116,7 @@ def load(path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = Non
         loader.set_scatter = dict(scatter or {})
         loader.apply_overrides()
         loader.load_file(rulefile)
+        loader.check_ruleorder()
         scattergather.check_overrides(wf.scatter, loader.set_scatter)
         check_rule_texts(wf.rules.values(), wf.namespace)
     _apply_global_constraints(wf)
@@ -148,11 +152,12 @@ class _Loader:
         self.rule_spans: dict[str, Span] = {}
         self.replace_config = False
         self.set_scatter: dict[str, int] = {}   # --set-scatter NAME=N
+        self.ruleorder_spans: list[tuple[list[str], Span]] = []   # checked once all is loaded
         self.loading: list[str] = []      # the include chain being loaded, outermost first
         self.nested: list[RuleDecl] = []    # rules inside Python blocks, by call key
         self.ns[nested.CALL] = self.nested_rule
         self.block_keywords: list[Keyword] = []   # include: etc. inside Python blocks, by key
-        self.ns[nested.KEYWORD_CALL] = self.block_keyword
+        self.ns[blockstatements.CALL] = self.block_keyword
         self.modules: dict[str, LoadedModule] = {}
         self.star_names: set[str] = set()   # rules `use rule *` made: one override allowed
 
@@ -203,6 +208,10 @@ class _Loader:
             self.nested.extend(chunk.rules)
             text = nested.rewrite_chunk(chunk, keys)
         source = "\n" * (chunk.span.line - 1) + text
+        if _STATEMENT_LINE.search(text):
+            source, found = blockstatements.rewrite_statements(source, chunk.span.path,
+                                                               len(self.block_keywords))
+            self.block_keywords.extend(found)
         try:
             tree = ast.parse(source, chunk.span.path)
         except SyntaxError as exc:
@@ -216,12 +225,6 @@ class _Loader:
                         node in tree.body
                         or isinstance(node.annotation, (ast.Constant, ast.JoinedStr))):
                 _check_unsupported_statement(chunk.span.path, node.lineno)
-        statements = nested.block_keywords(tree)
-        if statements:
-            source, found = nested.rewrite_keywords(source, chunk.span.path, statements,
-                                                    len(self.block_keywords))
-            self.block_keywords.extend(found)
-            tree = ast.parse(source, chunk.span.path)
         try:
             exec(compile(tree, chunk.span.path, "exec"), self.ns)
         except Exception as exc:  # user code: report at the user's line
@@ -290,19 +293,20 @@ class _Loader:
             return
         path = single_str(name, args, kwargs, kw.value.span)
         no_nul(name, path, kw.value.span)
-        if name == "include":
+        if name in ("include", "report"):
+            # relative to the rule file that holds the statement; `report:` names the text
+            # at the top of `rulekit report`
             target = os.path.normpath(os.path.join(os.path.dirname(kw.span.path), path))
+            what = "included file" if name == "include" else "report description"
+            if os.path.isdir(target):
+                raise LoadError(f"{what} {path} is a folder, not a file", kw.value.span)
             if not os.path.isfile(target):
-                raise LoadError(f"included file not found: {path}", kw.value.span,
+                raise LoadError(f"{what} not found: {path}", kw.value.span,
                                 facts=[("looked for", target)])
-            self.include(target, kw.value.span)
-        elif name == "report":
-            # the text at the top of `rulekit report`, relative to this rule file
-            target = os.path.normpath(os.path.join(os.path.dirname(kw.span.path), path))
-            if not os.path.isfile(target):
-                raise LoadError(f"report description not found: {path}", kw.value.span,
-                                facts=[("looked for", target)])
-            self.wf.report_description = target
+            if name == "include":
+                self.include(target, kw.value.span)
+            else:
+                self.wf.report_description = target
         elif name == "configfile":
             self.load_configfile(os.path.abspath(path), kw.value.span)
             self.apply_overrides()
@@ -328,7 +332,7 @@ class _Loader:
         self.load_file(target)
 
     def names_statement(self, kw: Keyword) -> None:
-        text = " ".join(kw.value.text.split())
+        text = " ".join(re.sub(r"#[^\n]*", "", kw.value.text).split())
         sep = ">" if kw.name == "ruleorder" else ","
         names = [n.strip() for n in text.split(sep)]
         for n in names:
@@ -338,8 +342,21 @@ class _Loader:
                     kw.value.span)
         if kw.name == "ruleorder":
             self.wf.ruleorder.append(names)
+            self.ruleorder_spans.append((names, kw.value.span))
         else:
             self.wf.localrules.update(names)
+
+    def check_ruleorder(self) -> None:
+        """Every name in a `ruleorder:` is a rule (checked at the end: rules may come later)."""
+        for names, span in self.ruleorder_spans:
+            for name in names:
+                if name not in self.wf.rules:
+                    import difflib
+
+                    close = difflib.get_close_matches(name, list(self.wf.rules), n=1)
+                    raise LoadError(f"ruleorder: there is no rule named {name!r}", span,
+                                    hint=f"did you mean {close[0]!r}?" if close else
+                                    "name rules defined in this workflow")
 
     # -- rules -------------------------------------------------------------------------------
     def define_rule(self, decl: RuleDecl, scope: dict[str, Any] | None = None) -> None:
