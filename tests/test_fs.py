@@ -29,6 +29,30 @@ def test_stat_many_relative_to_root(tmp_path: Any, monkeypatch: Any) -> None:
     assert fs.stat("a/../top.txt") == got["top.txt"]
 
 
+def test_batched_stats_are_single_stats(tmp_path: Any, monkeypatch: Any) -> None:
+    """cache_stats/stat_many (stats relative to an open folder) give what stat() gives
+    alone: files, folders, symlinks (a dangling one too), missing files and folders,
+    "./" paths, absolute ones and ones with ".."; every folder descriptor is closed."""
+    touch(tmp_path, "a/x.txt", "a/b/y.txt", "top.txt", t=1)
+    os.symlink("x.txt", tmp_path / "a" / "link.txt")
+    os.symlink("gone.txt", tmp_path / "a" / "dangling.txt")
+    monkeypatch.chdir("/")
+    paths = ["a/x.txt", "a/b/y.txt", "a/b", "top.txt", "./top.txt", "./a/x.txt",
+             "a/link.txt", "a/dangling.txt", "a/nope.txt", "no/such.txt",
+             str(tmp_path / "a" / "x.txt"), "a/b/../x.txt", "a/"]
+    alone = FileSystem(tmp_path)
+    want = {p: alone.stat(p) for p in paths}
+    assert want["a/x.txt"] is not None and want["a/b"] is not None and want["a/b"].is_dir
+    assert want["a/link.txt"] == want["a/x.txt"] and want["a/dangling.txt"] is None
+    before = len(os.listdir("/proc/self/fd"))
+    batched = FileSystem(tmp_path)
+    batched.cache_stats(paths)
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert {p: batched.stat(p) for p in paths} == want
+    assert batched.links == alone.links and "a/link.txt" in batched.links
+    assert FileSystem(tmp_path).stat_many(paths) == want
+
+
 def test_one_listing_per_folder_and_cache(tmp_path: Any, monkeypatch: Any) -> None:
     touch(tmp_path, *(f"d/{i}.txt" for i in range(50)))
     calls: list[str] = []

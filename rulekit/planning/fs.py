@@ -82,16 +82,11 @@ class FileSystem:
     def _entry(self, path: str) -> Any:   # bool (is a symlink), None or _DIRECT
         """Is `path` a symlink (from its folder's listing), None if absent, or _DIRECT for
         paths to stat alone."""
-        cut = path.rfind("/")
-        if not path or path[0] == "/" or ".." in path or "//" in path or cut == len(path) - 1:
+        where = _folder(path)
+        if where is None:
             return _DIRECT
-        folder = path[:cut] if cut > 0 else ""
-        if folder.startswith("./"):
-            folder = folder[2:]
-        elif folder == ".":
-            folder = ""
-        entries = self._listing(folder)
-        return entries.get(path[cut + 1:]) if entries is not None else None
+        entries = self._listing(where[0])
+        return entries.get(where[1]) if entries is not None else None
 
     def _direct(self, path: str, full: str) -> FileStat | None:
         try:
@@ -115,15 +110,41 @@ class FileSystem:
 
     def stat_many(self, paths: Iterable[str]) -> dict[str, FileStat | None]:
         """Stat many paths at once: one scandir per folder, one stat per existing file."""
+        paths = list(paths)
+        self.cache_stats(paths)
         known = self._stats
-        get, one = known.get, self._stat
-        found: dict[str, FileStat | None] = {}
-        for p in paths:
-            result = get(p, _UNKNOWN)
-            if result is _UNKNOWN:
-                result = known[p] = one(p)
-            found[p] = result
-        return found
+        return {p: known[p] for p in paths}
+
+    def cache_stats(self, paths: Iterable[str]) -> None:
+        """stat() each path into the cache, a listed file relative to an open descriptor
+        of its folder (the kernel then resolves one name, not the whole path: a third
+        less time per file; 300,000 source files are stat'ed for the clock-skew check)."""
+        known = self._stats
+        fds: dict[str, int] = {}
+        try:
+            for path in paths:
+                if path in known:
+                    continue
+                where = _folder(path)
+                if where is not None:
+                    entries = self._listing(where[0])
+                    if entries is not None and entries.get(where[1]) is False:  # no symlink
+                        known[path] = self._stat_in(where[0], where[1], fds)
+                        continue
+                known[path] = self._stat(path)
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+
+    def _stat_in(self, folder: str, name: str, fds: dict[str, int]) -> FileStat | None:
+        fd = fds.get(folder)
+        try:
+            if fd is None:
+                fd = fds[folder] = os.open(self._prefix + folder, os.O_RDONLY | os.O_DIRECTORY)
+            st = os.stat(name, dir_fd=fd)
+        except OSError:  # removed since the listing (or the folder cannot be opened)
+            return self._stat(folder + "/" + name if folder else name)
+        return _new(FileStat, (st.st_mtime_ns, st.st_size, (st.st_mode & 0o170000) == 0o040000))
 
     def exists(self, path: str) -> bool:
         """Like `stat(path) is not None`, but a listed file that is no symlink needs no stat."""
@@ -161,6 +182,21 @@ class FileSystem:
             self.links.pop(p, None)
             folder = os.path.dirname(p)
             self._dirs.pop(folder[2:] if folder.startswith("./") else folder, None)
+
+
+def _folder(path: str) -> tuple[str, str] | None:
+    """(folder relative to the root, "" for the root itself; name) of a path found through
+    its folder's listing, or None for one to stat alone (absolute, with "..", "//" or a
+    trailing "/")."""
+    cut = path.rfind("/")
+    if not path or path[0] == "/" or ".." in path or "//" in path or cut == len(path) - 1:
+        return None
+    folder = path[:cut] if cut > 0 else ""
+    if folder.startswith("./"):
+        folder = folder[2:]
+    elif folder == ".":
+        folder = ""
+    return folder, path[cut + 1:]
 
 
 _UNKNOWN: Any = object()
@@ -210,6 +246,10 @@ class FakeFileSystem(FileSystem):
 
     def stat_many(self, paths: Iterable[str]) -> dict[str, FileStat | None]:
         return {p: self.stat(p) for p in paths}
+
+    def cache_stats(self, paths: Iterable[str]) -> None:
+        for p in paths:
+            self.stat(p)
 
     def known(self) -> dict[str, FileStat | None]:
         return self.stat_many(self.files)

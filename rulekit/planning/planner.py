@@ -353,9 +353,7 @@ class Planner:
     def _future_check(self) -> None:
         now = self.fs.now_ns()
         limit = now + _FUTURE_SLACK_NS
-        stat = self.fs.stat
-        for path in self.dag.sources:   # source files are only listed, not yet stat'ed
-            stat(path)
+        self.fs.cache_stats(self.dag.sources)  # sources are only listed, not yet stat'ed
         future = [(path, st.mtime_ns) for path, st in self.fs.known().items()
                   if st is not None and st.mtime_ns > limit]
         future.sort()
