@@ -361,6 +361,9 @@ def priority_of(job: Job) -> Any:
     return value
 
 
-def job_key(job: Job) -> tuple[str, tuple[str, ...]]:
-    outputs = tuple(job.output)
-    return (job.rule.name, outputs if outputs else tuple(job.wildcards.values()))
+def job_key(job: Job) -> tuple[str, ...]:
+    """(rule name, *outputs), or (rule name, *wildcard values) for a job without outputs
+    (a rule's jobs all have outputs or none do): one flat tuple per job of a big DAG."""
+    if job.output:
+        return (job.rule.name, *job.output)
+    return (job.rule.name, *job.wildcards.values())

@@ -95,10 +95,10 @@ class _Builder:
         self.ranked = any(workflow.ruleorder)
         self.order: list[Job] = []
         self.producer: dict[str, Job] = {}
-        self.jobs_by_key: dict[tuple[str, tuple[str, ...]], Job] = {}
+        self.jobs_by_key: dict[tuple[str, ...], Job] = {}
         self.sources: dict[str, None] = {}
         self.failed: dict[str, Unresolvable] = {}
-        self.in_progress: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.in_progress: dict[tuple[str, ...], int] = {}
         self.stack: list[tuple[str | None, Job]] = []
         self.waiting: dict[Job, str] = {}
         self.rule_depth: dict[str, int] = {}
@@ -285,7 +285,7 @@ class _Builder:
         if (len(outputs) == 1 and type(path) is str and type(outputs[0]) is str
                 and outputs[0] == path):
             outputs[0] = path   # one string for the requester's input and this output
-        key = (rule.name, tuple(outputs) if outputs else tuple(wc.values()))
+        key = (rule.name, *outputs) if outputs else (rule.name, *wc.values())  # job_key
         jobs_by_key = self.jobs_by_key
         job = jobs_by_key.get(key)
         if job is not None:
@@ -368,7 +368,7 @@ class _Builder:
                 raise _Recursion(f"rule {rule.name}: would apply to its own output again "
                                  f"({prev_path} needs {path})")
 
-    def _cycle(self, key: tuple[str, tuple[str, ...]], path: str | None) -> None:
+    def _cycle(self, key: tuple[str, ...], path: str | None) -> None:
         raise _Cycle(cycle_error(self.stack[self.in_progress[key]:], path), path)
 
 
