@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
-from .errors import LoadError
+from .errors import LoadError, RulekitError
 from .iopaths import io_list
 from .model import FlaggedCallable, Job, NamedList, Wildcards
 from .source import Span
@@ -118,7 +118,8 @@ def function_error(what: str, job: Job, exc: BaseException, directive: str) -> L
     """A located error for a failing input/params/threads/resources function."""
     rule = job.rule
     fallback = rule.spans.get(directive, rule.span)
-    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = exc.message if isinstance(exc, RulekitError) else str(exc)   # (no 2nd "error:")
+    message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return LoadError(f"{what} function of rule {rule.name} failed: {message}",
                      user_span(exc, fallback),
                      facts=[("Job", job.name), ("Wildcards", _wildcards_text(job))])

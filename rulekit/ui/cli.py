@@ -279,8 +279,10 @@ def report(file: str | None, directory: str | None, config_items: tuple[str, ...
     target = os.path.abspath(output)
     with api.working_directory(wf.workdir), wf.open_store() as store:
         made = write_report(wf.model, store, target, targets)
-    click.echo(f"rulekit: report written to {output} ({made['outputs']} outputs, "
-               f"{made['jobs']} jobs, {made['bytes'] / 1000:.0f} kB)")
+    outputs, jobs = made["outputs"], made["jobs"]
+    click.echo(f"rulekit: report written to {output} ({outputs} output"
+               f"{'' if outputs == 1 else 's'}, {jobs} job{'' if jobs == 1 else 's'}, "
+               f"{made['bytes'] / 1000:.0f} kB)")
 
 
 def _cell(value: Any) -> str:
