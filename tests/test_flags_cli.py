@@ -395,3 +395,34 @@ def test_flags_on_pathlib_paths_and_on_input_functions(tmp_path: Path) -> None:
     nothing_to_do(wf)
     _age(wf, "fn/x.txt")        # both function inputs are ancient: still nothing to do
     nothing_to_do(wf)
+
+
+def test_touched_unchanged_input_behind_a_removed_temp_reruns_nothing(tmp_path: Path) -> None:
+    """in.txt -> temp b.txt -> protected c.txt: touching in.txt without changing its bytes
+    plans nothing (the temp's record knows them); changing them remakes the temp and c (and
+    c being protected, that is the usual protected-output error)."""
+    wf = workflow(tmp_path, """
+        rule all:
+            input: "c.txt", "d.txt"
+        rule b:
+            input: "in.txt"
+            output: temp("b.txt")
+            shell: "cp {input} {output}"
+        rule c:
+            input: "b.txt"
+            output: protected("c.txt")
+            shell: "cp {input} {output}"
+        rule d:
+            input: "b.txt"
+            output: "d.txt"
+            shell: "cp {input} {output}"
+        """, in_txt="one\n")
+    run_ok(wf)
+    assert not (wf / "b.txt").exists()
+    time.sleep(0.02)
+    os.utime(wf / "in.txt")
+    nothing_to_do(wf)
+    (wf / "in.txt").write_text("two\n")
+    plan = rulekit(wf, "plan")
+    assert plan.returncode == 2
+    assert "c.txt" in plan.stderr and "protected" in plan.stderr

@@ -262,13 +262,23 @@ class Planner:
 
     def _behind_temp(self, job: Job, skipped: list[str],
                      behind: dict[str, tuple[int, str]]) -> None:
-        """Record the newest (non-ancient) input of `job` behind its removed temp outputs."""
+        """Record the newest (non-ancient) input of `job` behind its removed temp outputs.
+        An input touched since, whose bytes are those the temp's record lists, counts with
+        its recorded mtime: it changed nothing downstream."""
         newest: tuple[int, str] | None = None
+        record = self.made_temps.get(skipped[0])
+        rows = {row[0]: row for row in recorded_inputs(record)} if record is not None else {}
         for inp in job.input:
             if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
                 continue
             st = self.fs.stat(inp)
-            found = (st.mtime_ns, str(inp)) if st is not None else behind.get(inp)
+            if st is None:
+                found = behind.get(inp)
+            else:
+                row = rows.get(str(inp))
+                unchanged = (row is not None and st.mtime_ns != row[1]
+                             and same_content(self.fs.root, inp, st, row))
+                found = (row[1] if unchanged and row is not None else st.mtime_ns, str(inp))
             if found is not None and (newest is None or found[0] > newest[0]):
                 newest = found
         if newest is not None:
