@@ -267,7 +267,8 @@ class Planner:
         its recorded mtime: it changed nothing downstream."""
         newest: tuple[int, str] | None = None
         record = self.made_temps.get(skipped[0])
-        rows = {row[0]: row for row in recorded_inputs(record)} if record is not None else {}
+        rows = ({row[0]: row for row in record.input_rows()}
+                if hasattr(record, "input_rows") else {})   # (stores that keep no inputs)
         for inp in job.input:
             if type(inp) is not str and "ancient" in getattr(inp, "flags", ()):
                 continue
