@@ -266,7 +266,7 @@ class Planner:
         An input touched since, whose bytes are those the temp's record lists, counts with
         its recorded mtime: it changed nothing downstream."""
         newest: tuple[int, str] | None = None
-        record = self.made_temps.get(skipped[0])
+        record: Any = self.made_temps.get(skipped[0])
         rows = ({row[0]: row for row in record.input_rows()}
                 if hasattr(record, "input_rows") else {})   # (stores that keep no inputs)
         for inp in job.input:
