@@ -304,3 +304,20 @@ def test_records_in_a_long_wal_survive_sigkill(tmp_path: Path) -> None:
     store = MetadataStore(tmp_path)
     assert len(store.all_records()) == 1500
     assert store.incomplete_paths() == {"out/1500.txt"}
+
+
+def test_a_store_made_again_at_the_same_path_has_another_identity(tmp_path: Path) -> None:
+    """The crash recovery tells a deleted and recreated store from the old one even when
+    the new file gets the old inode (it often does): the random id written at creation."""
+    with MetadataStore(tmp_path) as first:
+        before = first.identity
+    with MetadataStore(tmp_path) as again:
+        assert again.identity == before   # the same file: the same identity
+        assert again.check_vanished() is None
+    for name in os.listdir(tmp_path / ".rulekit"):
+        os.unlink(tmp_path / ".rulekit" / name)
+    with MetadataStore(tmp_path) as made:
+        assert made.identity is not None and before is not None
+        assert len(made.identity) == len(before) == 3
+        assert made.identity != before
+        assert made.identity[:2] == made._identity()

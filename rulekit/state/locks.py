@@ -8,7 +8,7 @@ not drop the locks of live runs) holds a registry:
     registry.lock        held only for the few milliseconds of acquire/release
     run-<pid>-<host>-<token>.json   one per live run: pid, host, start, argv, its outputs,
                                     the inputs it reads that it does not make, and the
-                                    identity (device, inode) of the store it keeps markers in
+                                    identity (device, inode, id) of the store it keeps markers in
     run-<pid>-<host>-<token>.lock   flocked by that run for its whole life
 
 Acquire: take registry.lock; for each run file, try its .lock without blocking. If we get it,

@@ -111,6 +111,16 @@ def _decode_all(rows: list[tuple[Any, ...]]) -> dict[str, OutputRecord]:
             gc.enable()
 
 
+def _create_store_id(conn: sqlite3.Connection) -> None:
+    """A random id for a new database (see MetadataStore._store_id); a concurrent creator
+    finds the row there and adds none."""
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("CREATE TABLE IF NOT EXISTS storeid (id INTEGER NOT NULL)")
+    conn.execute("INSERT INTO storeid (id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM storeid)",
+                 (int.from_bytes(os.urandom(8), "big") >> 2,))
+    conn.execute("COMMIT")
+
+
 def _encode(r: OutputRecord) -> tuple[Any, ...]:
     # NamedTuples serialise as JSON arrays; wildcards keep their pattern order.
     return (r.path, r.rule, _dumps(r.wildcards), r.params, r.code_hash, _dumps(r.inputs),
@@ -153,15 +163,27 @@ class MetadataStore(RunLog, Markers):
         self._conn = self._open()
         self._on_file = not self.degraded
         self.identity = self._identity() if not self.degraded else None
+        if self.identity is not None:
+            self.identity += self._store_id()
         self._vanished_warned = False
 
     def _identity(self) -> list[int] | None:
-        """(device, inode) of the database file: a deleted or replaced store has another."""
+        """(device, inode) of the database file: a store replaced while open has another."""
         try:
             st = os.stat(self.path)
         except OSError:
             return None
         return [st.st_dev, st.st_ino]
+
+    def _store_id(self) -> list[int]:
+        """[the random id written into the database when it was created], or [] if it
+        cannot be read. A store deleted and made again at the same path can get the same
+        inode; its id tells it from the old one (runguard's crash recovery)."""
+        try:
+            row = self._conn.execute("SELECT id FROM storeid LIMIT 1").fetchone()
+        except sqlite3.Error:
+            return []
+        return [row[0]] if row else []
 
     def check_vanished(self) -> str | None:
         """Warn (once) when the store file was deleted or replaced since it was opened;
@@ -169,7 +191,7 @@ class MetadataStore(RunLog, Markers):
         if self.identity is None or self._vanished_warned:
             return None
         now = self._identity()
-        if now == self.identity:
+        if now == self.identity[:2]:
             return None
         self._vanished_warned = True
         text = (f"{self.path} was deleted or replaced during this run: what this run records (job records, "
@@ -216,6 +238,8 @@ class MetadataStore(RunLog, Markers):
                 conn.execute(_HASHES_SCHEMA)
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='jobruns'").fetchone():
                 conn.execute(JOBRUNS_SCHEMA)  # the same
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='storeid'").fetchone():
+                _create_store_id(conn)        # the same
         except BaseException:
             conn.close()
             raise
