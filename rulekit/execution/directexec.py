@@ -39,7 +39,7 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 
-__all__ = ["DirectExec", "direct_command", "split_simple", "KEYWORDS", "BUILTINS"]
+__all__ = ["DirectExec", "Resolved", "direct_command", "split_simple", "KEYWORDS", "BUILTINS"]
 
 KEYWORDS = frozenset(str.split("if then else elif fi case esac for select while until do done in "
                      "function time { } ! [[ ]] coproc"))
@@ -164,6 +164,22 @@ class DirectExec:
         child = dict(base)
         child["_"] = program
         return program, words, child
+
+
+class Resolved:
+    """A DirectExec's answer for one argv, worked out beforehand: the pool resolves on the
+    driver's thread what its spawner threads then start (spawn_shell asks this object as
+    it would ask the DirectExec; a PATH search there would give up the GIL once per
+    folder, and wait to get it back each time)."""
+
+    __slots__ = ("env", "answer")
+
+    def __init__(self, direct: DirectExec, argv: Sequence[str]) -> None:
+        self.env = direct.env
+        self.answer = direct.command(argv)
+
+    def command(self, argv: Sequence[str]) -> tuple[str, list[str], dict[str, str]] | None:
+        return self.answer
 
 
 _by_env: dict[frozenset[tuple[str, str]], DirectExec] = {}

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..core.model import Workflow
 from .base import RECORD_AFTER_S, Outcome, Task, WorkflowRef
-from .directexec import DirectExec
+from .directexec import DirectExec, Resolved
 from .procs import Watchdog, boot_ticks, descendants, group_members, signal_all, start_time, table
 from .spawner import SpawnPool, posix_spawn_nogil, spawn_threads
 from .worker import failed_text, read_capture, reap, spawn_task, worker_main, write_benchmark
@@ -223,14 +223,29 @@ class LocalRunner:
                 poll.register(wakeup_fd, select.POLLIN)
             self._polled_wakeup = wakeup_fd
         out: list[Outcome] = []
-        ms = None if timeout is None else max(0, math.ceil(timeout * 1000))
         spawner = self.spawner
-        for fd, _events in poll.poll(ms):
-            if fd in self.shells:
-                self._finish_shell(fd, out)
-            elif spawner is not None and fd == spawner.fileno():
-                self._take_spawned()
-        return out
+        spawned = spawner.fileno() if spawner is not None else -1
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            ms = None if deadline is None else max(0, math.ceil(
+                (deadline - time.monotonic()) * 1000))
+            events = poll.poll(ms)
+            other = False
+            for fd, _events in events:
+                if fd == spawned:
+                    self._take_spawned()
+                else:
+                    other = True
+                    if fd in self.shells:
+                        self._finish_shell(fd, out)
+            if other or not events or (deadline is not None and time.monotonic() >= deadline):
+                return out
+            # Only jobs started: their processes are recorded at the next step, which may
+            # wait up to RECORD_AFTER_S for other news (a quick job ends in that time and
+            # needs no record: one store transaction saved per job).
+            if self.started:
+                soon = time.monotonic() + RECORD_AFTER_S
+                deadline = soon if deadline is None else min(deadline, soon)
 
     def terminate(self, grace: float) -> list[Outcome]:
         """Stop every running job and everything it started, whatever started it: SIGTERM
@@ -355,7 +370,9 @@ class LocalRunner:
         self.watchdog.ready()
         start = time.time()
         if self.spawner is not None and task.kind == "shell":
-            self.spawner.submit((task, start))   # picked up by _take_spawned
+            assert task.command is not None
+            # picked up by _take_spawned
+            self.spawner.submit((task, start, Resolved(self.direct, task.command)))
             return
         before = boot_ticks()
         pid, capture = spawn_task(task, True, self.env, self.direct)
@@ -363,10 +380,11 @@ class LocalRunner:
         self.watchdog.add(pid)
         self._spawned(task, start, pid, capture, before, after)
 
-    def _start_shell(self, request: tuple[Task, float]) -> tuple[int, Any, int | None, int | None]:
+    def _start_shell(self, request: tuple[Task, float, Resolved]
+                     ) -> tuple[int, Any, int | None, int | None]:
         """On a spawner thread: start the task; the watchdog knows its group at once."""
         before = boot_ticks()
-        pid, capture = spawn_task(request[0], True, self.env, self.direct,
+        pid, capture = spawn_task(request[0], True, self.env, request[2],
                                   spawn=posix_spawn_nogil)
         after = boot_ticks()
         self.watchdog.add(pid)
@@ -378,7 +396,7 @@ class LocalRunner:
         assert self.spawner is not None
         failure: BaseException | None = None
         taken = self.spawner.take(block)
-        for (task, start), result, error in taken:
+        for (task, start, _), result, error in taken:
             if error is not None:
                 failure = failure or error
                 continue

@@ -57,7 +57,8 @@ def _load() -> Any:
                 return None
             import ctypes
 
-            libc = ctypes.CDLL(None, use_errno=True)
+            libc = ctypes.CDLL(None, use_errno=True)   # calls release the GIL
+            quick = ctypes.PyDLL(None)   # calls keep it: no wait to take it back afterwards
             for name in ("posix_spawn", "posix_spawn_file_actions_init",
                          "posix_spawn_file_actions_addopen", "posix_spawn_file_actions_adddup2",
                          "posix_spawn_file_actions_addclose", "posix_spawn_file_actions_destroy",
@@ -66,14 +67,15 @@ def _load() -> Any:
                          "posix_spawnattr_setsigmask", "posix_spawnattr_destroy",
                          "sigemptyset", "sigaddset"):
                 getattr(libc, name)
-            libc.posix_spawnattr_setflags.argtypes = [ctypes.c_void_p, ctypes.c_short]
-            libc.posix_spawnattr_setpgroup.argtypes = [ctypes.c_void_p, ctypes.c_int]
-            libc.posix_spawn_file_actions_addopen.argtypes = [
+                getattr(quick, name)
+            quick.posix_spawnattr_setflags.argtypes = [ctypes.c_void_p, ctypes.c_short]
+            quick.posix_spawnattr_setpgroup.argtypes = [ctypes.c_void_p, ctypes.c_int]
+            quick.posix_spawn_file_actions_addopen.argtypes = [
                 ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint]
         except (OSError, ValueError, AttributeError, ImportError):
             return None
-        _libc = libc
-        return libc
+        _libc = (libc.posix_spawn, quick)
+        return _libc
 
 
 def nogil_available() -> bool:
@@ -103,14 +105,15 @@ def posix_spawn_nogil(path: str, argv: Sequence[str], env: Mapping[str, str], *,
                       setsigdef: Sequence[int] = ()) -> int:
     """`os.posix_spawn` with the GIL released during the call (see the module docstring).
     Supports the file actions OPEN, DUP2 and CLOSE. Raises OSError as os.posix_spawn does."""
-    libc = _load()
-    if libc is None:
+    loaded = _load()
+    if loaded is None:
         kwargs: dict[str, Any] = {"setsigdef": setsigdef}
         if setpgroup is not None:
             kwargs["setpgroup"] = setpgroup
         return os.posix_spawn(path, list(argv), env, file_actions=list(file_actions), **kwargs)
     import ctypes
 
+    spawn, libc = loaded   # only the spawn itself lets other threads run
     fencode = os.fsencode
     args = _c_strings([fencode(a) for a in argv])
     envp = _c_strings([fencode(k) + b"=" + fencode(v) for k, v in env.items()])
@@ -148,7 +151,7 @@ def posix_spawn_nogil(path: str, argv: Sequence[str], env: Mapping[str, str], *,
             flags |= _SETPGROUP
         libc.posix_spawnattr_setflags(attr, flags)
         pid = ctypes.c_int()
-        rc = libc.posix_spawn(ctypes.byref(pid), fencode(path), fa, attr, args, envp)
+        rc = spawn(ctypes.byref(pid), fencode(path), fa, attr, args, envp)
         if rc:
             raise OSError(rc, os.strerror(rc), path)
         return pid.value

@@ -27,7 +27,7 @@ from ..core.iopaths import io_list
 from ..core.model import NamedList, Wildcards, Workflow
 from ..lang.namespace import MAIN_PROCESS
 from .base import Outcome, Task, WorkflowRef
-from .directexec import DirectExec, direct_command
+from .directexec import DirectExec, Resolved, direct_command
 from .isolation import ProcessState, fresh_body, fresh_config
 
 __all__ = ["run_task", "run_tasks", "set_workflow", "get_workflow", "worker_main",
@@ -102,7 +102,8 @@ def format_exception(exc: BaseException, rule: str) -> str:
 
 def spawn_shell(argv: Sequence[str], log: str | None, new_group: bool,
                 env: Any = None, stdin: Any = None,
-                direct: DirectExec | None = None, spawn: Any = os.posix_spawn) -> tuple[int, Any]:
+                direct: DirectExec | Resolved | None = None,
+                spawn: Any = os.posix_spawn) -> tuple[int, Any]:
     """Start argv with stdin from /dev/null (or the open file `stdin`) and stdout+stderr to
     `log` (appended) or to an anonymous temp file (returned, to show the output).
     posix_spawn: no fork of a big driver.
@@ -171,7 +172,8 @@ def script_payload(task: Task) -> bytes:
 
 
 def spawn_task(task: Task, new_group: bool, env: Any = None,
-               direct: DirectExec | None = None, spawn: Any = os.posix_spawn) -> tuple[int, Any]:
+               direct: DirectExec | Resolved | None = None,
+               spawn: Any = os.posix_spawn) -> tuple[int, Any]:
     """Start a shell task (its argv) or a script task (a fresh Python running
     scriptjob.py, the payload on its stdin). Returns (pid, capture) as spawn_shell."""
     if task.kind == "script":

@@ -26,6 +26,7 @@ class Markers:
     _run: Callable[..., Any]
     _on_file: bool
     _marked: set[str]
+    _with_procs: set[str]
     job_run_batch: Callable[[Iterable[JobRunRow]], tuple[str, list[tuple[Any, ...]]]]
 
     def mark_incomplete(self, paths: Iterable[str], run_id: str | None,
@@ -47,8 +48,10 @@ class Markers:
 
     def set_processes(self, rows: Iterable[tuple[str, int, int, int | None]]) -> None:
         """(path, pid, process group, start time) of the process writing each marked path."""
+        rows = list(rows)
         sql = "INSERT OR REPLACE INTO jobprocs (path, pid, pgid, started) VALUES (?, ?, ?, ?)"
-        self._write("recording job processes", (sql, list(rows)))
+        self._write("recording job processes", (sql, rows))
+        self._with_procs.update(r[0] for r in rows)
 
     def marked_processes(self, exclude_run: str | None = None
                          ) -> dict[str, tuple[int, int, int | None]]:

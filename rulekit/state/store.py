@@ -159,6 +159,7 @@ class MetadataStore(RunLog, Markers):
         self.degraded: str | None = None
         self._mutex = threading.RLock()  # executor callbacks may arrive on other threads
         self._marked: set[str] = set()   # marked incomplete by us in the file, not cleared
+        self._with_procs: set[str] = set()   # paths given a jobprocs row by finish_step
         self._on_file = False
         self._conn = self._open()
         self._on_file = not self.degraded
@@ -474,15 +475,23 @@ class MetadataStore(RunLog, Markers):
         put = [_encode(r) for r in records]
         gone = [(p,) for p in clear]
         self._marked.difference_update(r[0] for r in gone)
+        # Process rows this store wrote go with their markers; a job that ended before
+        # its process was recorded has none to delete. (A row left by an earlier, crashed
+        # run means nothing without a marker, and is replaced when one is set again.)
+        with_procs = self._with_procs
+        gone_procs = [g for g in gone if g[0] in with_procs]
+        with_procs.difference_update(g[0] for g in gone_procs)
+        with_procs.update(row[0] for row in procs)
         now = time.time()
         marked = [(p, run_id, now) for p in mark]
+        sql, ended = self.job_run_batch(finished)
         self._write("saving records" if put else "marking outputs incomplete",
                     (_PUT_OUTPUTS, put), ("DELETE FROM incomplete WHERE path=?", gone),
-                    ("DELETE FROM jobprocs WHERE path=?", gone), self.job_run_batch(finished),
+                    ("DELETE FROM jobprocs WHERE path=?", gone_procs),
                     ("INSERT OR REPLACE INTO jobprocs (path, pid, pgid, started) "
                      "VALUES (?, ?, ?, ?)", list(procs)),
                     ("INSERT OR REPLACE INTO incomplete (path, run_id, since) VALUES (?, ?, ?)",
                      marked),
-                    self.job_run_batch(started))
+                    (sql, ended + self.job_run_batch(started)[1]))   # ended rows first
         if self._on_file:
             self._marked.update(mark)
