@@ -81,6 +81,9 @@ class RunReporter:
     def job_cut_off(self, job: Job) -> None:
         pass
 
+    def flush(self) -> None:
+        """Called before the scheduler waits: write anything held back."""
+
     def warn(self, text: str) -> None:
         print(f"warning: {text}", file=sys.stderr)
 

@@ -172,6 +172,7 @@ class Scheduler(JobGraph, Stopping, TempFiles):
             if getattr(self.runner, "started", None):
                 # started processes are recorded at the next step: make it come soon
                 timeout = RECORD_AFTER_S if timeout is None else min(timeout, RECORD_AFTER_S)
+            self.reporter.flush()
             outcomes = self.runner.wait(timeout, rfd)
             finished = self.finished
             for outcome in outcomes:   # work that finished is kept, signal or not
@@ -358,6 +359,7 @@ class Scheduler(JobGraph, Stopping, TempFiles):
         if js.job.rule.checkpoint and self.opts.replan is not None and not self.signalled \
                 and self.fatal is None:
             try:
+                self.reporter.flush()   # before anything the rule file prints again
                 self._add_jobs(_as_jobs(self.opts.replan(js.job)))
             except RulekitError as exc:   # e.g. a new job's files are locked by another run
                 self.fatal = exc
@@ -401,6 +403,8 @@ class Scheduler(JobGraph, Stopping, TempFiles):
             self._check(js, finished, final=now >= js.deadline)
 
     def _call_handlers(self, handlers: list[Any]) -> None:
+        if handlers:
+            self.reporter.flush()   # the run's lines so far come before what handlers print
         for handler in handlers:
             try:
                 handler()

@@ -31,6 +31,17 @@ def rule_table(result: Any) -> list[tuple[str, int, int, int, float]]:
     return [(name, *vals) for name, vals in rows.items()]
 
 
+_stamp: list[Any] = [None, ""]
+
+
+def _clock() -> str:
+    """HH:MM:SS now (formatted once per second)."""
+    now = int(time.time())
+    if now != _stamp[0]:
+        _stamp[:] = [now, time.strftime("%H:%M:%S", time.localtime(now))]
+    return str(_stamp[1])
+
+
 class Reporter(RunReporter):
     def __init__(self, *, quiet: bool = False, print_commands: bool = False,
                  stream: TextIO | None = None, err: TextIO | None = None,
@@ -47,6 +58,8 @@ class Reporter(RunReporter):
         self.running = 0
         self._progress: Any = None
         self._task: Any = None
+        # lines held until flush() when the output is no terminal (one write per step)
+        self._hold: list[str] | None = None if tty else []
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -54,11 +67,23 @@ class Reporter(RunReporter):
         if self._progress is not None:
             self._progress.console.print(text, markup=False, highlight=False,
                                          style="red" if error else None)
+        elif error:
+            self.flush()   # what came before goes first
+            self.err.write(text + "\n")
+            self.err.flush()
+        elif self._hold is not None:
+            self._hold.append(text)
         else:
-            stream = self.err if error else self.out
-            stream.write(text + "\n")
-            if error:
-                stream.flush()
+            self.out.write(text + "\n")
+
+    def flush(self) -> None:
+        """Write the lines held back (output that is not a terminal): the scheduler calls
+        this before it waits for anything, so a step's lines go out in one write, and none
+        waits in a buffer while nothing happens (a log file shows a running job at once)."""
+        if self._hold:
+            self.out.write("\n".join(self._hold) + "\n")
+            self._hold.clear()
+            self.out.flush()
 
     def _update(self) -> None:
         if self._progress is not None:
@@ -97,7 +122,7 @@ class Reporter(RunReporter):
     def job_started(self, job: Job, command: str | None = None, message: str | None = None) -> None:
         self.running += 1
         if not self.quiet:
-            self._line(f"[{time.strftime('%H:%M:%S')}] start {job.name}")
+            self._line(f"[{_clock()}] start {job.name}")
             if message:
                 self._line(f"    {message}")
             if command is not None and self.print_commands:
@@ -111,7 +136,7 @@ class Reporter(RunReporter):
     def job_retrying(self, job: Job, attempt: int, error: str) -> None:
         self.running -= 1
         retries = job.rule.retries
-        self._line(f"[{time.strftime('%H:%M:%S')}] retry {job.name} (attempt {attempt} of "
+        self._line(f"[{_clock()}] retry {job.name} (attempt {attempt} of "
                    f"{retries + 1} failed: {error.splitlines()[0] if error else ''})", error=True)
         self._update()
 
@@ -121,11 +146,11 @@ class Reporter(RunReporter):
         if result.status == "done":
             self.done += 1
             if not self.quiet:
-                self._line(f"[{time.strftime('%H:%M:%S')}] done  {job.name} "
+                self._line(f"[{_clock()}] done  {job.name} "
                            f"({format_duration(result.duration)})")
         else:
             self.failed += 1
-            lines = [f"[{time.strftime('%H:%M:%S')}] FAILED {job.name} "
+            lines = [f"[{_clock()}] FAILED {job.name} "
                      f"({format_duration(result.duration)}, attempt {result.attempts})"]
             body = job.rule.body
             if body is not None:
@@ -139,7 +164,7 @@ class Reporter(RunReporter):
         """A job skipped at run time: its inputs were rebuilt with identical content."""
         self.done += 1
         if not self.quiet:
-            self._line(f"[{time.strftime('%H:%M:%S')}] skip  {job.name} "
+            self._line(f"[{_clock()}] skip  {job.name} "
                        "(inputs rebuilt with identical content)")
         self._update()
 
@@ -154,9 +179,11 @@ class Reporter(RunReporter):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        self.flush()
         if not self.quiet and result.results:
             self._table(result)
         self._line(f"rulekit: {result.summary()}", error=not result.ok)
+        self.flush()
         self.out.flush()
 
     def _table(self, result: Any) -> None:
