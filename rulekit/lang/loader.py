@@ -22,7 +22,7 @@ from ..core.errors import LoadError, RulesSyntaxError, WorkflowError
 from ..core.iopaths import fspaths
 from ..core.model import Body, Rule, Workflow
 from ..core.patterns import Pattern
-from ..core.source import VALUE_CALL, Span, compile_block, register_source, source_line
+from ..core.source import VALUE_CALL, Span, compile_block, register_source
 from . import blockstatements, nested, scattergather, usererrors
 from .configfile import deep_merge, read_config
 from .directiveargs import (
@@ -40,6 +40,12 @@ from .scriptlang import check_script_language
 from .shellcheck import check_rule_texts
 from .snakecompat import compat_imports
 from .syntax import Directive, Keyword, ModuleDecl, PyChunk, RuleDecl, UseRule, Value
+from .unsupported import (
+    UNSUPPORTED,
+    UNSUPPORTED_STATEMENTS,
+    check_directive_name,
+    check_unsupported_statement,
+)
 
 if TYPE_CHECKING:
     from .userule import LoadedModule
@@ -54,16 +60,6 @@ NO_EFFECT = ("group", "version")
 DIRECTIVES = (*IO_DIRECTIVES, "benchmark", "threads", "resources", "priority", "message",
               "wildcard_constraints", "retries", "name", "default_target", "localrule",
               *NO_EFFECT, *BODIES)
-UNSUPPORTED = ("conda", "container", "singularity", "wrapper", "notebook", "cache", "handover",
-               "envmodules", "shadow", "cwl", "template_engine", "containerized",
-               "pathvars", "localrules_")
-# Snakemake top-level statements rulekit does not have; named in a clear error.
-UNSUPPORTED_STATEMENTS = ("container", "containerized", "conda", "singularity",
-                          "pepfile", "pepschema", "storage",
-                          "resource_scopes", "inputflags", "outputflags")
-_UNSUPPORTED_LINE = re.compile(
-    r"(use\s+rule|module\s+\w+\s*:|subworkflow\s+\w+\s*:|(?:"
-    + "|".join(UNSUPPORTED_STATEMENTS) + r")\s*:)")
 # A line that may start a keyword statement inside a Python block (blockstatements.py).
 _STATEMENT_LINE = re.compile(
     r"^[ \t]*(?:" + "|".join(sorted(blockstatements.STATEMENTS)) + r")[ \t]*:", re.M)
@@ -215,7 +211,7 @@ class _Loader:
         try:
             tree = ast.parse(source, chunk.span.path)
         except SyntaxError as exc:
-            _check_unsupported_statement(chunk.span.path, exc.lineno)
+            check_unsupported_statement(chunk.span.path, exc.lineno)
             raise self.user_error(exc, chunk.span) from None
         for node in ast.walk(tree):
             # `container: "..."` is valid Python (an annotation) but a Snakemake statement;
@@ -224,7 +220,7 @@ class _Loader:
                     node.target.id in UNSUPPORTED_STATEMENTS and node.value is None and (
                         node in tree.body
                         or isinstance(node.annotation, (ast.Constant, ast.JoinedStr))):
-                _check_unsupported_statement(chunk.span.path, node.lineno)
+                check_unsupported_statement(chunk.span.path, node.lineno)
         try:
             exec(compile(tree, chunk.span.path, "exec"), self.ns)
         except Exception as exc:  # user code: report at the user's line
@@ -409,21 +405,7 @@ class _Loader:
 
     @staticmethod
     def check_directive_name(d: Directive) -> None:
-        if d.name == "shadow":
-            raise WorkflowError(
-                "'shadow' is not supported by rulekit: jobs run in the working directory, "
-                "so the files a job writes besides its outputs would not be isolated",
-                d.span, hint="remove 'shadow:' if the job writes only its outputs (and "
-                             "its log); else give its scratch files per-job names")
-        if d.name in UNSUPPORTED:
-            raise WorkflowError(f"'{d.name}' is not supported by rulekit", d.span,
-                                hint="see docs/snakemake.md for what rulekit supports")
-        if d.name not in DIRECTIVES:
-            import difflib  # for errors only (start-up time)
-
-            close = difflib.get_close_matches(d.name, DIRECTIVES, n=1)
-            hint = f" - did you mean '{close[0]}'?" if close else ""
-            raise WorkflowError(f"unknown directive '{d.name}'{hint}", d.span)
+        check_directive_name(d, DIRECTIVES)
 
     def set_directive(self, rule: Rule, key: str, value: Value,
                       scope: dict[str, Any] | None = None) -> None:
@@ -480,22 +462,6 @@ class _Loader:
             raise LoadError(f"script file not found: {text}", value.span,
                             facts=[("looked for", script)]) from None
         return Body("script", value.span, text, hashing.code_hash("run", content), script=script)
-
-
-def _check_unsupported_statement(path: str, line: int | None) -> None:
-    text = source_line(path, line) if line else None
-    m = _UNSUPPORTED_LINE.match(text.lstrip()) if text else None
-    if m is None:
-        return
-    word = re.split(r"[\s:]", m.group(1))[0]
-    what = "use rule" if word == "use" else word
-    if word in ("use", "module") and text and text[0].isspace():
-        raise WorkflowError(f"'{what}' inside a Python block is not supported by rulekit",
-                            Span(path, line or 1, len(text) - len(text.lstrip()) + 1),
-                            hint=f"write '{what}' at the top level (indentation 0)")
-    col = len(text) - len(text.lstrip()) + 1 if text else 1
-    raise WorkflowError(f"'{what}' is not supported by rulekit", Span(path, line or 1, col),
-                        hint="see docs/snakemake.md for what rulekit supports")
 
 
 def _strip_leading_blank(text: str, line: int) -> tuple[str, int]:

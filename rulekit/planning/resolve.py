@@ -35,6 +35,7 @@ from .jobs import (
     job_outputs,
     new_job,
 )
+from .pathmatch import hinted, outermost
 from .resolve_errors import (
     Unresolvable,
     ambiguous_error,
@@ -124,11 +125,11 @@ class _Builder:
             if rule is last:
                 continue
             if hint is not None and pat.fmt == hint and needed_by is not None:
-                wc = _hinted(pat, path, needed_by.wildcards)
+                wc = hinted(pat, path, needed_by.wildcards)
             else:
                 wc = pat.match(path)
             if wc is not None:
-                if self.dir_ids and id(pat) in self.dir_ids and _outermost(pat, path)[0] != path:
+                if self.dir_ids and id(pat) in self.dir_ids and outermost(pat, path)[0] != path:
                     continue   # a file inside the directory this pattern makes
                 found.append((rule, wc))
                 last = rule
@@ -143,7 +144,7 @@ class _Builder:
         best = -1
         found: list[tuple[Rule, dict[str, str]]] = []
         for _, _, rule, pat in self.dir_patterns:
-            folder, wc = _outermost(pat, path)
+            folder, wc = outermost(pat, path)
             if wc is None or folder == path or len(folder) < best:
                 continue
             if len(folder) > best:
@@ -373,44 +374,6 @@ class _Builder:
 
 
 _LOG_INDEX = 1 << 20   # log entries sort after every output of their rule
-
-
-def _hinted(pat: Pattern, path: str, given: dict[str, str]) -> dict[str, str] | None:
-    """`pat.match(path)` for a path the requester made by formatting `pat.fmt` with its
-    own wildcards `given`: the requester's values for `pat`'s wildcards when it has them
-    all (a regex split of `path` may differ: `{a}_{b}`), else the regex's.
-
-    When every wildcard of `pat` is free and the values are non-empty, the path matches
-    by construction: no regex is run, and when `given` holds exactly `pat`'s wildcards
-    (same order) the job shares that dict (10^5 jobs of a chain: one dict each, not two)."""
-    names = pat.names
-    if pat.free:
-        if len(names) == 1 and len(given) == 1:   # the commonest case, without a loop
-            if given.get(names[0]):
-                return given
-        elif len(given) == len(names) and all(
-                [n == k and given[n] for n, k in zip(names, given)]):
-            return given
-        if all([given.get(n) for n in names]):
-            return {n: given[n] for n in names}
-    matched = pat.match(path)
-    if matched is None:
-        return None
-    try:
-        return {n: given[n] for n in names}
-    except KeyError:
-        return matched
-
-
-def _outermost(pat: Pattern, path: str) -> tuple[str, dict[str, str] | None]:
-    """The shortest of `path` and its parent folders that `pat` matches, with wildcards."""
-    cut = path.find("/")
-    while cut >= 0:
-        wc = pat.match(path[:cut])
-        if wc is not None:
-            return path[:cut], wc
-        cut = path.find("/", cut + 1)
-    return path, pat.match(path)
 
 
 class _Cycle(Exception):
