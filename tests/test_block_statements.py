@@ -7,24 +7,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
+import jobhelp
 import pytest
+from jobhelp import rk
 
 NOTHING = "Nothing to do: all outputs are up to date.\n"
 
 
-def rulekit(wf: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rulekit", *args], cwd=wf,
-                          capture_output=True, text=True, timeout=60)
-
-
 def write(wf: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = wf / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+    jobhelp.write(wf, files)
     return wf
 
 
@@ -60,18 +53,18 @@ def test_include_and_configfile_in_blocks_run_twice(tmp_path: Path) -> None:
         "rules/qc.rules": PART.format(name="qc"),
         "settings.yaml": "align: 1\ncall: 2\n",
     })
-    first = rulekit(wf, "run", "--cores", "2")
+    first = rk(wf, "run", "--cores", "2")
     assert first.returncode == 0, first.stderr
     assert (wf / "align.txt").read_text() == "1\n"
     assert (wf / "call.txt").read_text() == "2\n"
     assert not (wf / "qc.txt").exists()
-    listed = rulekit(wf, "list")
+    listed = rk(wf, "list")
     assert listed.returncode == 0, listed.stderr
     assert "qc" not in listed.stdout.split()
-    again = rulekit(wf, "run", "--cores", "2")
+    again = rk(wf, "run", "--cores", "2")
     assert (again.returncode, again.stdout, again.stderr) == (0, NOTHING, "")
     # the config turns the qc branch on: its include now defines rule qc
-    qc = rulekit(wf, "run", "--cores", "2", "qc.txt", "--config", "qc=3")
+    qc = rk(wf, "run", "--cores", "2", "qc.txt", "--config", "qc=3")
     assert qc.returncode == 0, qc.stderr
     assert (wf / "qc.txt").read_text() == "3\n"
 
@@ -97,7 +90,7 @@ def test_include_and_configfile_in_blocks_run_twice(tmp_path: Path) -> None:
 def test_statement_errors_point_at_the_statement(tmp_path: Path, text: str,
                                                  expected: str) -> None:
     wf = write(tmp_path, {"Rulesfile": text})
-    done = rulekit(wf, "check")
+    done = rk(wf, "check")
     assert done.returncode == 2
     assert done.stderr == expected.replace("DIR", str(wf))
 
@@ -130,7 +123,7 @@ def test_class_fields_and_values_stay_python(tmp_path: Path) -> None:
             """,
         "rules/a.rules": PART.format(name="a"),
     })
-    done = rulekit(wf, "run", "--cores", "1", "--config", "a=7")
+    done = rk(wf, "run", "--cores", "1", "--config", "a=7")
     assert done.returncode == 1
     assert (wf / "a.txt").read_text() == "7\n"
     assert "Rulesfile\", line 20, in rule all" in done.stderr, done.stderr
@@ -181,8 +174,8 @@ def test_every_statement_form_in_blocks(tmp_path: Path) -> None:
         cwd=wf, capture_output=True, text=True, timeout=60)
     assert loaded.stdout == ("['all', 'x', 'y'] [['y', 'x']] {'split': 3} [a-z]+ True\n"), \
         loaded.stderr
-    first = rulekit(wf, "run", "--cores", "2", "--config", "c=1")
+    first = rk(wf, "run", "--cores", "2", "--config", "c=1")
     assert first.returncode == 0, first.stderr
     assert (wf / "c.txt").read_text() == "1\n"
-    again = rulekit(wf, "run", "--cores", "2", "--config", "c=1")
+    again = rk(wf, "run", "--cores", "2", "--config", "c=1")
     assert (again.returncode, again.stdout) == (0, NOTHING)

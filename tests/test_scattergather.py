@@ -3,11 +3,10 @@ run twice, is tests/compat/scattergather)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from jobhelp import rk
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -25,8 +24,7 @@ import pytest
 ])
 def test_scattergather_errors(tmp_path: Path, text: str, expected: str) -> None:
     (tmp_path / "Rulesfile").write_text(text)
-    done = subprocess.run([sys.executable, "-m", "rulekit", "check"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = rk(tmp_path, "check")
     assert (done.returncode, done.stderr) == (2, expected)
 
 
@@ -38,21 +36,17 @@ def test_set_scatter_changes_the_count_and_reruns_nothing_twice(tmp_path: Path) 
 
     shutil.copy(COMPAT / "Snakefile", tmp_path / "Snakefile")
 
-    def rk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "rulekit", *args, "-f", "Snakefile"],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
-
-    done = rk("run", "--cores", "2", "--set-scatter", "split=2")
+    done = rk(tmp_path, "run", "-f", "Snakefile", "--cores", "2", "--set-scatter", "split=2")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "gathered/all.txt").read_text() == "piece 1\n1-of-2\npiece 2\n2-of-2\n"
     assert sorted(p.name for p in (tmp_path / "splitted").iterdir()) == [
         "1-of-2.post.txt", "1-of-2.txt", "2-of-2.post.txt", "2-of-2.txt"]
-    again = rk("run", "--cores", "2", "--set-scatter", "split=2")
+    again = rk(tmp_path, "run", "-f", "Snakefile", "--cores", "2", "--set-scatter", "split=2")
     assert (again.returncode, again.stdout) == (0, "Nothing to do: all outputs are up to date.\n")
-    unknown = rk("plan", "--set-scatter", "chunks=2")
+    unknown = rk(tmp_path, "plan", "-f", "Snakefile", "--set-scatter", "chunks=2")
     assert (unknown.returncode, unknown.stderr) == (
         2, "error: --set-scatter chunks: no scattergather: declares it (declared: split)\n")
-    bad = rk("plan", "--set-scatter", "split=0")
+    bad = rk(tmp_path, "plan", "-f", "Snakefile", "--set-scatter", "split=0")
     assert (bad.returncode, bad.stderr) == (
         2, "error: --set-scatter 'split=0': expected NAME=N with N a whole number of at "
            "least 1\n")

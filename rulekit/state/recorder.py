@@ -17,6 +17,7 @@ from ..core.paramtext import canonical_params
 from ..planning.plan import job_params
 from ..planning.reasons import UpstreamRuns
 from ..planning.triggers import CHECKSUM_MAX_SIZE
+from .records import host as this_host
 from .runlog import JobRunRow
 from .store import InputRecord, MetadataStore, OutputRecord
 
@@ -138,12 +139,9 @@ class StateRecorder:
         rule, code = job.rule.name, job.rule.code_hash
         wildcards = dict(job.wildcards)
         logs = [str(p) for p in job.log]
-        if host is not None:
-            return [OutputRecord(str(path), rule, wildcards, params, code, inputs, start, end,
-                                 host=host, logs=logs, run_id=self.run_id)
-                    for path in job.output]
+        where = host or this_host()
         return [OutputRecord(str(path), rule, wildcards, params, code, inputs, start, end,
-                             logs=logs, run_id=self.run_id) for path in job.output]
+                             host=where, logs=logs, run_id=self.run_id) for path in job.output]
 
     def jobs_finished(self, results: Sequence[Any]) -> None:
         self.jobs_step(results, (), ())
